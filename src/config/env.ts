@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import { validate as validateCron } from 'node-cron';
+import { parseDurationSeconds } from './duration.ts';
+
+const bool = (def: boolean) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `expected true or false, got "${v}"` });
+      return z.NEVER;
+    });
+
+const int = (def: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return def;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a whole number from ${min} to ${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+/** A duration in seconds: "300", "5m", "6h", "1d". */
+const duration = (def: string, minSeconds: number, maxSeconds: number) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      const s = parseDurationSeconds(v === undefined || v === '' ? def : v);
+      if (s === null || s < minSeconds || s > maxSeconds) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 5m, 6h from ${minSeconds}s to ${maxSeconds}s, got "${v}"` });
+        return z.NEVER;
+      }
+      return s;
+    });
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+/** "true"/"false", or a comma-separated CIDR allow list ("10.0.0.0/8,127.0.0.1/32"). */
+const privateNetworks = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): { all: boolean; cidrs: string[] } => {
+    if (v === undefined || v === '' || /^(0|false|no|off)$/i.test(v)) return { all: false, cidrs: [] };
+    if (/^(1|true|yes|on)$/i.test(v)) return { all: true, cidrs: [] };
+    const cidrs = v.split(',').map((c) => c.trim()).filter(Boolean);
+    for (const c of cidrs) {
+      if (!/^[0-9a-f:.]+\/\d{1,3}$/i.test(c)) {
+        ctx.addIssue({ code: 'custom', message: `expected true, false or a list of CIDR ranges, got "${c}"` });
+        return z.NEVER;
+      }
+    }
+    return { all: false, cidrs };
+  });
+
+const schema = z.object({
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
+  DATA_DIR: z.string().trim().optional().transform((v) => v || './data'),
+  PORT: int(3000, 0, 65535),
+  HOST: z.string().trim().optional().transform((v) => v || '0.0.0.0'),
+  PUBLIC_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'expected an http(s) URL'),
+  ADMIN_TOKEN: optionalText,
+  DEMO: bool(true),
+  FEEDS: optionalText,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional().default('info'),
+  POLL_SCHEDULE: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => v || '*/30 * * * * *')
+    .refine((v) => validateCron(v), 'expected a cron expression (node-cron syntax, optional seconds field)'),
+  POLL_BATCH_SIZE: int(50, 1, 1000),
+  LEASE_SECONDS: int(120, 5, 3600),
+  POLL_MIN_INTERVAL: duration('5m', 1, 7 * 86400),
+  POLL_MAX_INTERVAL: duration('6h', 1, 30 * 86400),
+  POLL_GIVE_UP_DAYS: int(30, 1, 3650),
+  RETENTION_DAYS: int(90, 1, 36500),
+  FETCH_CONCURRENCY: int(16, 1, 1000),
+  FETCH_PER_HOST: int(2, 1, 100),
+  FETCH_HOST_SPACING_MS: int(200, 0, 60000),
+  FETCH_TIMEOUT_MS: int(20000, 100, 600000),
+  FETCH_HEADERS_TIMEOUT_MS: int(10000, 100, 600000),
+  FETCH_MAX_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  FETCH_MAX_REDIRECTS: int(5, 0, 20),
+  ALLOW_PRIVATE_NETWORKS: privateNetworks,
+  RATE_LIMIT_PER_MINUTE: int(600, 0, 1000000),
+  DB_POOL_SIZE: int(10, 1, 200),
+});
+
+export type Config = z.output<typeof schema>;
+
+export class ConfigError extends Error {}
+
+/** Reads and validates the environment; every problem is named with its variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  if (c.POLL_MIN_INTERVAL > c.POLL_MAX_INTERVAL) {
+    throw new ConfigError('invalid configuration:\n  POLL_MIN_INTERVAL: must not exceed POLL_MAX_INTERVAL');
+  }
+  return c;
+}
