@@ -1,0 +1,221 @@
+import type { NormalisedItem } from '../parse/types.ts';
+import { canonicalUrl, stripTrackingParams } from '../dedupe/canonical-url.ts';
+import { assignItemKeys, contentHash } from '../dedupe/identity.ts';
+import type { Queryable } from './db.ts';
+import {
+  findEntryIdsByDedupeKey,
+  insertEntries,
+  updateEntryContent,
+  type EntryContentUpdate,
+  type NewEntryRow,
+} from './entries.ts';
+import { findSources, insertSources, updateSources, type NewSourceRow, type SourceChange } from './entry-sources.ts';
+import { findTombstonedKeys } from './tombstones.ts';
+
+export interface IngestFeed {
+  id: number;
+  language: string | null;
+}
+
+export interface IngestResult {
+  /** Items that created a new entry. */
+  inserted: number;
+  /** New items of this feed attached to an entry that already existed (same canonical URL). */
+  linked: number;
+  /** Known items whose content changed: their entry was edited in place. */
+  updated: number;
+  unchanged: number;
+  skippedOld: number;
+  tombstoned: number;
+}
+
+export interface IngestOptions {
+  now: Date;
+  /** Items published longer ago than this are not stored (retention would delete them at once). 0 = no limit. */
+  retentionDays: number;
+}
+
+/** One item with everything the write path derives from it. */
+interface PreparedItem {
+  item: NormalisedItem;
+  itemKey: string;
+  contentHash: string;
+  /** canonical URL, or `urn:tributary:<feed>:<item key>` when the item has no usable link. */
+  dedupeKey: string;
+  canonicalUrl: string | null;
+  /** The link shown to readers: tracking parameters removed. */
+  entryUrl: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Stores one poll's items of one feed. Set-based: at most seven statements whatever the number of
+ * items (look-ups of known keys and tombstones, then one statement per kind of write). Run it in
+ * the transaction that also records the feed's ETag/Last-Modified, so a feed never looks fresh
+ * while its items are missing.
+ *
+ * Under concurrency (several workers, one article in several feeds) the unique dedupe_key decides:
+ * the insert skips keys taken, even by a transaction that commits while this one waits, and a
+ * separate statement (new snapshot) fetches their ids. A deadlock is not expected (inserts go in
+ * key order) but the caller should still retry the transaction on 40P01/40001, as for any write.
+ */
+export async function ingestItems(
+  tx: Queryable,
+  feed: IngestFeed,
+  items: NormalisedItem[],
+  opts: IngestOptions,
+): Promise<IngestResult> {
+  const result: IngestResult = { inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 };
+  const language = feed.language?.trim().toLowerCase() || null;
+  const cutoff = opts.retentionDays > 0 ? opts.now.getTime() - opts.retentionDays * DAY_MS : -Infinity;
+
+  const storable = items.map(withoutNul);
+  const keys = assignItemKeys(storable);
+  const candidates: PreparedItem[] = [];
+  storable.forEach((item, i) => {
+    if (item.published !== null && Date.parse(item.published) < cutoff) {
+      result.skippedOld++;
+      return;
+    }
+    candidates.push(prepare(feed.id, item, keys[i]!));
+  });
+  if (candidates.length === 0) return result;
+
+  const candidateKeys = candidates.map((p) => p.itemKey);
+  const known = await findSources(tx, feed.id, candidateKeys);
+  const tombstoned = await findTombstonedKeys(tx, feed.id, candidateKeys);
+
+  const edited: Array<{ p: PreparedItem; entryId: number }> = [];
+  const fresh: PreparedItem[] = [];
+  for (const p of candidates) {
+    const source = known.get(p.itemKey);
+    if (tombstoned.has(p.itemKey)) result.tombstoned++;
+    else if (!source) fresh.push(p);
+    else if (source.contentHash === p.contentHash) result.unchanged++;
+    else edited.push({ p, entryId: source.entryId });
+  }
+
+  await applyEdits(tx, feed.id, edited, language, opts.now);
+  result.updated = edited.length;
+
+  const { inserted, linked } = await addNewItems(tx, feed.id, fresh, language, opts.now);
+  result.inserted = inserted;
+  result.linked = linked;
+  return result;
+}
+
+function prepare(feedId: number, item: NormalisedItem, itemKey: string): PreparedItem {
+  const canonical = item.url === null ? null : canonicalUrl(item.url);
+  return {
+    item,
+    itemKey,
+    contentHash: contentHash(item),
+    dedupeKey: canonical ?? `urn:tributary:${feedId}:${itemKey}`,
+    canonicalUrl: canonical,
+    entryUrl: item.url === null ? null : stripTrackingParams(item.url),
+  };
+}
+
+async function applyEdits(
+  tx: Queryable,
+  feedId: number,
+  edited: ReadonlyArray<{ p: PreparedItem; entryId: number }>,
+  language: string | null,
+  now: Date,
+): Promise<void> {
+  if (edited.length === 0) return;
+  // Two items of one document can share an entry; one UPDATE may touch a row only once: first wins.
+  const byEntry = new Map<number, EntryContentUpdate>();
+  for (const { p, entryId } of edited) {
+    if (byEntry.has(entryId)) continue;
+    byEntry.set(entryId, {
+      id: entryId,
+      url: p.entryUrl,
+      title: p.item.title,
+      author: p.item.author,
+      summary: p.item.summary,
+      contentHtml: p.item.content_html,
+      updatedAt: p.item.updated ?? now.toISOString(),
+      categories: p.item.categories,
+      enclosures: p.item.enclosures,
+      language,
+      contentHash: p.contentHash,
+    });
+  }
+  await updateEntryContent(tx, [...byEntry.values()]);
+  const sources: SourceChange[] = edited.map(({ p }) => ({ itemKey: p.itemKey, url: p.item.url, contentHash: p.contentHash }));
+  await updateSources(tx, feedId, sources);
+}
+
+async function addNewItems(
+  tx: Queryable,
+  feedId: number,
+  fresh: readonly PreparedItem[],
+  language: string | null,
+  now: Date,
+): Promise<{ inserted: number; linked: number }> {
+  if (fresh.length === 0) return { inserted: 0, linked: 0 };
+  // One candidate entry per dedupe key: the first item in document order carrying it.
+  const representatives = new Map<string, PreparedItem>();
+  for (const p of fresh) if (!representatives.has(p.dedupeKey)) representatives.set(p.dedupeKey, p);
+
+  const insertedIds = await insertEntries(tx, [...representatives.values()].map((p) => newEntryRow(p, language)), now);
+  const taken = [...representatives.keys()].filter((k) => !insertedIds.has(k));
+  // A new statement, hence a new snapshot: it sees rows that concurrent transactions committed meanwhile.
+  const existingIds = await findEntryIdsByDedupeKey(tx, taken);
+
+  let inserted = 0;
+  const sources: NewSourceRow[] = fresh.map((p) => {
+    const entryId = insertedIds.get(p.dedupeKey) ?? existingIds.get(p.dedupeKey);
+    if (entryId === undefined) {
+      // The conflicting entry vanished between the two statements (retention deleted it). Rolling back
+      // loses nothing: the next poll of this feed will insert it again.
+      throw new Error(`entry for ${p.dedupeKey} disappeared during ingest; retry`);
+    }
+    if (insertedIds.has(p.dedupeKey) && representatives.get(p.dedupeKey) === p) inserted++;
+    return { itemKey: p.itemKey, entryId, guid: p.item.guid, url: p.item.url, contentHash: p.contentHash };
+  });
+  await insertSources(tx, feedId, sources, now);
+  return { inserted, linked: fresh.length - inserted };
+}
+
+function newEntryRow(p: PreparedItem, language: string | null): NewEntryRow {
+  return {
+    dedupeKey: p.dedupeKey,
+    canonicalUrl: p.canonicalUrl,
+    url: p.entryUrl,
+    title: p.item.title,
+    author: p.item.author,
+    summary: p.item.summary,
+    contentHtml: p.item.content_html,
+    publishedAt: p.item.published,
+    updatedAt: p.item.updated,
+    categories: p.item.categories,
+    enclosures: p.item.enclosures,
+    language,
+    contentHash: p.contentHash,
+  };
+}
+
+/** The parser promises ISO dates; one that is not would make the timestamptz cast fail the whole write. */
+function validDate(iso: string | null): string | null {
+  return iso !== null && Number.isFinite(Date.parse(iso)) ? iso : null;
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000; one such character would abort the whole feed's write. */
+function withoutNul(item: NormalisedItem): NormalisedItem {
+  const clean = <T extends string | null>(s: T): T => (s === null ? s : (s.replace(/\u0000/g, '') as T));
+  return {
+    guid: clean(item.guid),
+    url: clean(item.url),
+    title: clean(item.title),
+    published: validDate(item.published),
+    updated: validDate(item.updated),
+    author: clean(item.author),
+    categories: item.categories.map(clean),
+    enclosures: item.enclosures.map((e) => ({ url: clean(e.url), type: clean(e.type), length: e.length })),
+    summary: clean(item.summary),
+    content_html: clean(item.content_html),
+  };
+}
