@@ -1,0 +1,18 @@
+import { loadConfig } from '../../config/env.ts';
+import { migrate } from '../../store/migrate.ts';
+import { runtimeForCli } from '../runtime-for-cli.ts';
+
+export async function migrateCommand(): Promise<number> {
+  const rt = await runtimeForCli(loadConfig(), { migrate: false });
+  try {
+    const r = await migrate(rt.db);
+    process.stdout.write(
+      r.applied.length > 0
+        ? `applied: ${r.applied.join(', ')}\n`
+        : `up to date (${r.alreadyApplied.length} migrations applied before)\n`,
+    );
+    return 0;
+  } finally {
+    await rt.close();
+  }
+}

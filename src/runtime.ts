@@ -1,0 +1,82 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Config } from './config/env.ts';
+import { openDb, type Db } from './store/db.ts';
+import { migrate } from './store/migrate.ts';
+import { createFetcher, type Fetcher } from './fetch/fetcher.ts';
+import { parseFeed } from './parse/index.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { HostGate } from './worker/host-gate.ts';
+import type { PollDeps } from './worker/poll-feed.ts';
+import { USER_AGENT } from './version.ts';
+
+/** The process-wide pieces every command shares, built from the configuration in one place. */
+export interface Runtime {
+  config: Config;
+  db: Db;
+  fetcher: Fetcher;
+  logger: Logger;
+  metrics: Metrics;
+  pollDeps: PollDeps;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Migrate at start (default true). */
+  migrate?: boolean;
+  /** Use this database instead of opening one from the configuration (tests; closed by the caller). */
+  db?: Db;
+}
+
+export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const ownDb = !opts.db;
+  const db = opts.db ?? await openDb({
+    databaseUrl: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: config.DB_POOL_SIZE,
+    onIdleError: (err) => logger.warn({ err: err.message }, 'database connection lost; will reconnect'),
+  });
+  if (opts.migrate !== false) {
+    const m = await migrate(db);
+    if (m.applied.length > 0) logger.info({ applied: m.applied }, 'database migrated');
+  }
+  const fetcher = createFetcher({
+    timeoutMs: config.FETCH_TIMEOUT_MS,
+    headersTimeoutMs: config.FETCH_HEADERS_TIMEOUT_MS,
+    maxBytes: config.FETCH_MAX_BYTES,
+    maxRedirects: config.FETCH_MAX_REDIRECTS,
+    allowPrivate: config.ALLOW_PRIVATE_NETWORKS,
+    userAgent: USER_AGENT,
+  });
+  const metrics = createMetrics();
+  const pollDeps: PollDeps = {
+    db,
+    fetcher,
+    parse: parseFeed,
+    gate: new HostGate({ perHost: config.FETCH_PER_HOST, spacingMs: config.FETCH_HOST_SPACING_MS }),
+    logger,
+    metrics,
+    owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    bounds: { minSeconds: config.POLL_MIN_INTERVAL, maxSeconds: config.POLL_MAX_INTERVAL },
+    giveUpDays: config.POLL_GIVE_UP_DAYS,
+    retentionDays: config.RETENTION_DAYS,
+    now: () => new Date(),
+    random: Math.random,
+  };
+  return {
+    config,
+    db,
+    fetcher,
+    logger,
+    metrics,
+    pollDeps,
+    async close() {
+      await fetcher.close();
+      if (ownDb) await db.close();
+      logger.flush();
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The polling state of `feeds`: claiming due feeds under a lease, and recording each poll's result.
+ * Every "finish" statement checks the lease owner, so a worker whose lease expired and was taken by
+ * another cannot overwrite that worker's result.
+ */
+import type { Queryable } from './db.ts';
+import type { FeedRow } from './feeds.ts';
+
+const FEED_COLUMNS = `f.id, f.url, f.host, coalesce(f.title_override, f.title) as title, f.title_override,
+  f.site_url, f.region, f.language, f.etag, f.last_modified, f.body_hash, f.last_fetched_at, f.last_status,
+  f.last_error, f.last_error_kind, f.error_count, f.first_error_at, f.next_poll_at, f.poll_interval_s,
+  f.moved_to, f.moved_seen, f.enabled, f.disabled_reason, f.created_at`;
+
+export interface ClaimOptions {
+  owner: string;
+  limit: number;
+  leaseSeconds: number;
+  /** null: feeds whose next poll time has come. A time: every enabled feed not fetched since then (`poll --once --all`). */
+  notFetchedSince: Date | null;
+  /** Restrict to these feeds (refresh). */
+  ids?: number[] | undefined;
+  /** Never these (feeds this run handed back because their host is paused). */
+  excludeIds?: number[] | undefined;
+}
+
+/** Claims due feeds; concurrent claimers skip each other's rows instead of waiting (SKIP LOCKED). */
+export async function claimDueFeeds(q: Queryable, o: ClaimOptions): Promise<FeedRow[]> {
+  const r = await q.query<FeedRow>(
+    `with due as (
+       select id from feeds
+       where enabled
+         and (lease_until is null or lease_until < now())
+         and (case when $4::timestamptz is null then next_poll_at <= now()
+                   else (last_fetched_at is null or last_fetched_at < $4::timestamptz) end)
+         and ($5::int[] is null or id = any($5::int[]))
+         and not (id = any($6::int[]))
+       order by next_poll_at, id
+       limit $2
+       for update skip locked
+     )
+     update feeds as f set lease_owner = $1, lease_until = now() + make_interval(secs => $3)
+     from due where f.id = due.id
+     returning ${FEED_COLUMNS}`,
+    [o.owner, o.limit, o.leaseSeconds, o.notFetchedSince, o.ids ?? null, o.excludeIds ?? []],
+  );
+  return r.rows;
+}
+
+export interface PollSuccess {
+  id: number;
+  owner: string;
+  status: number;
+  etag: string | null;
+  lastModified: string | null;
+  bodyHash: string | null;
+  title: string | null;
+  siteUrl: string | null;
+  language: string | null;
+  intervalSeconds: number;
+  nextPollAt: Date;
+  movedTo: string | null;
+  movedSeen: number;
+  /** Set when a permanent move is confirmed: the feed's URL becomes this. */
+  newUrl: string | null;
+}
+
+/** Records a fetched-and-stored poll; false when the lease was lost (the caller rolls back). */
+export async function finishPollSuccess(q: Queryable, p: PollSuccess): Promise<boolean> {
+  const r = await q.query(
+    `update feeds set
+       etag = $3, last_modified = $4, body_hash = coalesce($5, body_hash),
+       title = coalesce($6, title), site_url = coalesce($7, site_url), language = coalesce(language, $8),
+       last_fetched_at = now(), last_status = $9, last_error = null, last_error_kind = null,
+       error_count = 0, first_error_at = null, poll_interval_s = $10, next_poll_at = $11,
+       moved_to = $12, moved_seen = $13,
+       url = coalesce($14, url), host = coalesce($15, host),
+       lease_owner = null, lease_until = null
+     where id = $1 and lease_owner = $2
+       and ($14::text is null or not exists (select 1 from feeds o where o.url = $14 and o.id <> $1))`,
+    [
+      p.id, p.owner, p.etag, p.lastModified, p.bodyHash, p.title, p.siteUrl, p.language, p.status,
+      p.intervalSeconds, p.nextPollAt, p.movedTo, p.movedSeen, p.newUrl, p.newUrl ? new URL(p.newUrl).host.toLowerCase() : null,
+    ],
+  );
+  if (r.rowCount > 0 || !p.newUrl) return r.rowCount > 0;
+  // The new URL belongs to another feed already: record the move without taking over its URL.
+  return finishPollSuccess(q, { ...p, newUrl: null });
+}
+
+export interface PollFailure {
+  id: number;
+  owner: string;
+  status: number | null;
+  errorKind: string;
+  message: string;
+  nextPollAt: Date;
+  /** A reason to disable the feed (410 Gone, failing for too long), else null. */
+  disableReason: string | null;
+}
+
+export async function finishPollFailure(q: Queryable, p: PollFailure): Promise<boolean> {
+  const r = await q.query(
+    `update feeds set
+       last_fetched_at = now(), last_status = $3, last_error = $4, last_error_kind = $5,
+       error_count = error_count + 1, first_error_at = coalesce(first_error_at, now()),
+       next_poll_at = $6,
+       enabled = case when $7::text is null then enabled else false end,
+       disabled_reason = coalesce($7, disabled_reason),
+       lease_owner = null, lease_until = null
+     where id = $1 and lease_owner = $2`,
+    [p.id, p.owner, p.status, p.message.slice(0, 2000), p.errorKind, p.nextPollAt, p.disableReason],
+  );
+  return r.rowCount > 0;
+}
+
+export interface PollUnchanged {
+  id: number;
+  owner: string;
+  status: number;
+  etag: string | null;
+  lastModified: string | null;
+  intervalSeconds: number;
+  nextPollAt: Date;
+  movedTo: string | null;
+  movedSeen: number;
+  newUrl: string | null;
+}
+
+/** A 304, or a 200 whose body hash did not change: nothing to store but the poll itself. */
+export async function finishPollUnchanged(q: Queryable, p: PollUnchanged): Promise<boolean> {
+  const r = await q.query(
+    `update feeds set
+       etag = coalesce($3, etag), last_modified = coalesce($4, last_modified),
+       last_fetched_at = now(), last_status = $5, last_error = null, last_error_kind = null,
+       error_count = 0, first_error_at = null, poll_interval_s = $6, next_poll_at = $7,
+       moved_to = $8, moved_seen = $9, url = coalesce($10, url), host = coalesce($11, host),
+       lease_owner = null, lease_until = null
+     where id = $1 and lease_owner = $2
+       and ($10::text is null or not exists (select 1 from feeds o where o.url = $10 and o.id <> $1))`,
+    [
+      p.id, p.owner, p.etag, p.lastModified, p.status, p.intervalSeconds, p.nextPollAt,
+      p.movedTo, p.movedSeen, p.newUrl, p.newUrl ? new URL(p.newUrl).host.toLowerCase() : null,
+    ],
+  );
+  if (r.rowCount > 0 || !p.newUrl) return r.rowCount > 0;
+  return finishPollUnchanged(q, { ...p, newUrl: null });
+}
+
+/** Hands claimed feeds back without polling them (shutdown, paused host). */
+export async function releaseFeeds(q: Queryable, ids: number[], owner: string, nextPollAt: Date | null): Promise<void> {
+  if (ids.length === 0) return;
+  await q.query(
+    `update feeds set lease_owner = null, lease_until = null,
+       next_poll_at = greatest(next_poll_at, coalesce($3::timestamptz, next_poll_at))
+     where id = any($1::int[]) and lease_owner = $2`,
+    [ids, owner, nextPollAt],
+  );
+}
+
+/** A Retry-After from one feed pauses every feed of its host, in every worker process. */
+export async function pauseHost(q: Queryable, host: string, until: Date): Promise<void> {
+  await q.query(`update feeds set next_poll_at = greatest(next_poll_at, $2) where host = $1 and enabled`, [host, until]);
+}
