@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { errorBackoffSeconds, intervalFromPublishingRate, respectPublisherHints, withJitter } from '../../src/worker/schedule.ts';
+import { HostGate } from '../../src/worker/host-gate.ts';
+import { dispatch } from '../../src/worker/dispatcher.ts';
+
+const bounds = { minSeconds: 300, maxSeconds: 6 * 3600 };
+const now = new Date('2024-05-08T12:00:00Z');
+const hoursAgo = (h: number) => new Date(now.getTime() - h * 3600_000).toISOString();
+
+describe('poll interval from the publishing rate', () => {
+  it('is 7 days / entries of the last week, clamped to [min, max]', () => {
+    // 84 entries in a week: one every 2 hours.
+    const busy = Array.from({ length: 84 }, (_, i) => hoursAgo(i * 2));
+    expect(intervalFromPublishingRate(busy, now, bounds)).toBe(7200);
+    // 10,000 entries a week would mean every minute: clamped to the 5 min minimum.
+    expect(intervalFromPublishingRate(Array.from({ length: 10_000 }, () => hoursAgo(1)), now, bounds)).toBe(300);
+    // One entry a week: clamped to the maximum.
+    expect(intervalFromPublishingRate([hoursAgo(30)], now, bounds)).toBe(6 * 3600);
+  });
+
+  it('ignores old, undated and far-future entries', () => {
+    expect(intervalFromPublishingRate([null, hoursAgo(24 * 30), hoursAgo(-48)], now, bounds)).toBe(6 * 3600);
+  });
+
+  it('is never sooner than the publisher asks, but capped by the maximum', () => {
+    expect(respectPublisherHints(600, [3600, null], bounds)).toBe(3600);
+    expect(respectPublisherHints(600, [86400 * 7], bounds)).toBe(6 * 3600);
+    expect(respectPublisherHints(7200, [60], bounds)).toBe(7200);
+  });
+
+  it('adds up to 10% jitter, never less', () => {
+    expect(withJitter(1000, () => 0)).toBe(1000);
+    expect(withJitter(1000, () => 0.999)).toBe(1100);
+  });
+});
+
+describe('error backoff', () => {
+  it('doubles from the minimum up to the maximum, and keeps retrying there', () => {
+    const mid = () => 0.5; // no jitter
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => errorBackoffSeconds(n, bounds, mid))).toEqual([
+      300, 600, 1200, 2400, 4800, 9600, 19200, 21600, 21600,
+    ]);
+  });
+
+  it('jitters ±10% within the maximum', () => {
+    expect(errorBackoffSeconds(1, bounds, () => 0)).toBe(270);
+    expect(errorBackoffSeconds(1, bounds, () => 1)).toBe(330);
+    expect(errorBackoffSeconds(20, bounds, () => 1)).toBe(21600);
+  });
+});
+
+describe('host gate and dispatcher', () => {
+  it('never runs more than perHost requests to one host, nor more than the global bound', async () => {
+    const gate = new HostGate({ perHost: 2, spacingMs: 0 });
+    const items = Array.from({ length: 40 }, (_, i) => ({ id: i, host: `h${i % 4}` }));
+    let queue = [...items];
+    const inFlight = new Map<string, number>();
+    let total = 0;
+    let maxTotal = 0;
+    let maxPerHost = 0;
+    const done: number[] = [];
+    await dispatch({
+      concurrency: 5,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 5000,
+      shouldStop: () => false,
+      refill: async () => queue.splice(0, 7),
+      defer: async () => undefined,
+      abandon: async () => undefined,
+      work: async (x) => {
+        inFlight.set(x.host, (inFlight.get(x.host) ?? 0) + 1);
+        total++;
+        maxTotal = Math.max(maxTotal, total);
+        maxPerHost = Math.max(maxPerHost, inFlight.get(x.host)!);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight.set(x.host, inFlight.get(x.host)! - 1);
+        total--;
+        done.push(x.id);
+      },
+    });
+    expect(done.sort((a, b) => a - b)).toEqual(items.map((i) => i.id));
+    expect(maxPerHost).toBe(2);
+    expect(maxTotal).toBe(5);
+    queue = [];
+  });
+
+  it('keeps the minimum spacing between request starts to one host', async () => {
+    const gate = new HostGate({ perHost: 5, spacingMs: 40 });
+    const starts: number[] = [];
+    const queue = Array.from({ length: 5 }, (_, i) => i);
+    await dispatch({
+      concurrency: 5,
+      gate,
+      hostOf: () => 'one.example',
+      maxWaitMs: 5000,
+      shouldStop: () => false,
+      refill: async () => queue.splice(0),
+      defer: async () => undefined,
+      abandon: async () => undefined,
+      work: async () => {
+        starts.push(Date.now());
+      },
+    });
+    expect(starts).toHaveLength(5);
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(38);
+  });
+
+  it('hands back the items of a paused host instead of waiting, and runs the others', async () => {
+    const gate = new HostGate({ perHost: 2, spacingMs: 0 });
+    gate.pause('slow.example', Date.now() + 60_000);
+    const queue = [
+      { id: 1, host: 'slow.example' },
+      { id: 2, host: 'fast.example' },
+      { id: 3, host: 'slow.example' },
+    ];
+    const ran: number[] = [];
+    const deferred: number[] = [];
+    await dispatch({
+      concurrency: 2,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 1000,
+      shouldStop: () => false,
+      refill: async () => queue.splice(0),
+      defer: async (xs) => {
+        deferred.push(...xs.map((x) => x.id));
+      },
+      abandon: async () => undefined,
+      work: async (x) => {
+        ran.push(x.id);
+      },
+    });
+    expect(ran).toEqual([2]);
+    expect(deferred.sort()).toEqual([1, 3]);
+  });
+});
