@@ -1,0 +1,57 @@
+import express from 'express';
+import helmet from 'helmet';
+import type { ApiDeps } from './deps.ts';
+import { errorHandler, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
+import { registerFeedRoutes } from './routes/feeds-admin.ts';
+import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
+import { registerItemRoutes } from './routes/items.ts';
+import { registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
+import { registerReaderRoutes } from './routes/reader.ts';
+import { openApiDocument } from './openapi.ts';
+import { publicBase } from './public-url.ts';
+
+/** The HTTP application: middleware in a fixed order, then the routes, then 404 and error handling. */
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Flat query values only (string or string[]); nested `a[b]` keys stay literal and are refused by params.ts.
+  app.set('query parser', 'simple');
+  // res.json escapes <, > and &: a JSON body sniffed as HTML carries no live markup.
+  app.set('json escape', true);
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          // The reader page has no inline script or style: its CSS is /assets/reader.css.
+          styleSrc: ["'self'"],
+          scriptSrc: ["'none'"],
+          imgSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+        },
+      },
+      // Feeds and the API are read by other origins (feed readers on the web).
+      crossOriginResourcePolicy: { policy: 'cross-origin' },
+    }),
+  );
+  app.use(requestMetrics(deps));
+  app.use(rateLimiter(deps.config.RATE_LIMIT_PER_MINUTE, UNLIMITED_PATHS));
+  app.use(express.json({ limit: '100kb' }));
+
+  registerHealthRoutes(app, deps);
+  registerReaderRoutes(app, deps);
+  registerMergedFeedRoutes(app, deps);
+  registerItemRoutes(app, deps);
+  registerFeedRoutes(app, deps);
+  app.get('/api/openapi.json', (req, res) => {
+    res.json(openApiDocument(publicBase(req, deps.config)));
+  });
+
+  app.use(unknownRoute);
+  app.use(errorHandler(deps));
+  return app;
+}

@@ -1,0 +1,69 @@
+import type { EntryWithSources } from '../../store/entry-queries.ts';
+import { entryTagId, type FeedDocument } from './model.ts';
+import { sanitizeContent } from './sanitize.ts';
+import { rfc3339, safeHttpUrl, stripIllegalXml, validDate } from './xml.ts';
+
+/** JSON Feed 1.1 (https://jsonfeed.org/version/1.1) with a `_tributary` extension naming every source. */
+export function renderJsonFeed(doc: FeedDocument): string {
+  const feed = {
+    version: 'https://jsonfeed.org/version/1.1',
+    title: doc.title,
+    description: doc.description,
+    home_page_url: doc.homeUrl,
+    feed_url: doc.selfUrl,
+    items: doc.entries.map(renderItem),
+  };
+  return toSafeJson(feed);
+}
+
+function renderItem(e: EntryWithSources) {
+  const published = validDate(e.published_at);
+  const modified = validDate(e.updated_at);
+  const summary = e.summary ? text(e.summary) : null;
+  const content = sanitizeContent(e.content_html);
+  return {
+    id: entryTagId(e),
+    ...opt('url', safeHttpUrl(e.url)),
+    ...opt('title', e.title ? text(e.title) : null),
+    // JSON Feed requires content_html or content_text.
+    ...(content ? { content_html: content } : { content_text: summary ?? '' }),
+    ...opt('summary', summary),
+    ...opt('date_published', published ? rfc3339(published) : null),
+    ...opt('date_modified', modified ? rfc3339(modified) : null),
+    ...(e.author ? { authors: [{ name: text(e.author) }] } : {}),
+    ...(e.categories.length > 0 ? { tags: e.categories.map(text) } : {}),
+    ...attachments(e),
+    ...opt('language', e.language),
+    _tributary: {
+      sources: e.sources.map((s) => ({
+        feed_id: s.feed_id,
+        feed_title: s.feed_title,
+        feed_url: safeHttpUrl(s.feed_url),
+        url: safeHttpUrl(s.url),
+      })),
+    },
+  };
+}
+
+function attachments(e: EntryWithSources) {
+  const list = e.enclosures.flatMap((a) => {
+    const url = safeHttpUrl(a.url);
+    if (!url) return [];
+    return [{ url, mime_type: a.type ?? 'application/octet-stream', ...(Number.isSafeInteger(a.length) && a.length! > 0 ? { size_in_bytes: a.length } : {}) }];
+  });
+  return list.length > 0 ? { attachments: list } : {};
+}
+
+function opt<K extends string, V>(key: K, value: V | null | undefined): Partial<Record<K, V>> {
+  return value == null ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** Lone surrogates would make invalid UTF-8; the same cleaning as XML keeps the three formats alike. */
+function text(s: string): string {
+  return stripIllegalXml(s);
+}
+
+/** JSON with <, > and & escaped, so a body sniffed as HTML can never carry live markup. */
+export function toSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -1,0 +1,30 @@
+import type { EntryWithSources } from '../../store/entry-queries.ts';
+
+/** What the three renderers get: a titled, addressed list of entries. */
+export interface FeedDocument {
+  title: string;
+  description: string;
+  /** This document's own URL (with its query), for rel="self" / feed_url. */
+  selfUrl: string;
+  /** The reader page carrying the same filters. */
+  homeUrl: string;
+  /** Base of entry ids (`tag:` URIs need a stable authority). */
+  generatedAt: Date;
+  entries: EntryWithSources[];
+}
+
+export type OutputFormat = 'rss' | 'atom' | 'json';
+
+/** An entry's "last changed" instant: updated, else published, else first seen. */
+export function entryUpdated(e: EntryWithSources): Date {
+  return e.updated_at ?? e.published_at ?? e.first_seen_at;
+}
+
+/** Stable, never-reused identity of an entry in our output. */
+export function entryTagId(e: { id: number }): string {
+  return `tag:tributary,2024:entry/${e.id}`;
+}
+
+export function sourceNames(e: EntryWithSources): string[] {
+  return e.sources.map((s) => s.feed_title || s.feed_url);
+}

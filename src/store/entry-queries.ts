@@ -1,0 +1,176 @@
+import type { Queryable } from './db.ts';
+import type { Enclosure } from '../parse/types.ts';
+
+/** Read-side filters shared by the merged feeds, /api/items and the reader page. */
+export interface EntryFilter {
+  feedIds?: number[] | undefined;
+  region?: string | undefined;
+  /** Full-text query in websearch syntax. */
+  q?: string | undefined;
+  /** Primary language subtag, lower case ('it' matches 'it', 'it-IT', 'it_CH'). */
+  lang?: string | undefined;
+  /** Inclusive lower bound on sort_at. */
+  since?: Date | undefined;
+  /** Exclusive upper bound on sort_at. */
+  until?: Date | undefined;
+}
+
+/** Keyset position: the exact (sort_at, id) of the last row of a page; sort_at as text keeps microseconds. */
+export interface EntryKey {
+  sortAt: string;
+  id: number;
+}
+
+export interface EntrySource {
+  feed_id: number;
+  feed_title: string | null;
+  /** The article URL as this feed gave it. */
+  url: string | null;
+  feed_url: string;
+  site_url: string | null;
+}
+
+export interface EntryRow {
+  id: number;
+  url: string | null;
+  canonical_url: string | null;
+  title: string | null;
+  author: string | null;
+  summary: string | null;
+  content_html: string | null;
+  published_at: Date | null;
+  updated_at: Date | null;
+  first_seen_at: Date;
+  sort_at: Date;
+  categories: string[];
+  enclosures: Enclosure[];
+  language: string | null;
+  /** sort_at rendered with microseconds in UTC: the cursor's source of truth. */
+  sort_key: string;
+}
+
+export interface EntryWithSources extends EntryRow {
+  sources: EntrySource[];
+}
+
+const ENTRY_COLUMNS = `e.id, e.url, e.canonical_url, e.title, e.author, e.summary, e.content_html,
+  e.published_at, e.updated_at, e.first_seen_at, e.sort_at, e.categories, e.enclosures, e.language,
+  to_char(e.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key`;
+
+/**
+ * Every configuration tributary_ts_config() (sql/001_init.sql) can give an entry; keep in sync.
+ * A query is parsed with each: `simple` matches unstemmed words in any language (names such as
+ * "دير الزور"), the others match inflected forms stored under the entry's language.
+ */
+const SEARCH_CONFIGS = [
+  'simple', 'english', 'italian', 'french', 'arabic', 'german', 'spanish', 'portuguese', 'dutch', 'russian',
+  'turkish', 'greek', 'swedish', 'danish', 'finnish', 'hungarian', 'norwegian', 'romanian',
+] as const;
+
+/** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
+function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: unknown[]): string {
+  const conds: string[] = [];
+  const p = (v: unknown) => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (after) conds.push(`(e.sort_at, e.id) < (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
+  if (filter.since) conds.push(`e.sort_at >= ${p(filter.since)}::timestamptz`);
+  if (filter.until) conds.push(`e.sort_at < ${p(filter.until)}::timestamptz`);
+  if (filter.lang) {
+    const lang = p(filter.lang);
+    conds.push(`lower(split_part(replace(e.language, '_', '-'), '-', 1)) = ${lang}`);
+  }
+  if (filter.q) {
+    const q = p(filter.q);
+    // The OR over all configurations is a constant the GIN index can answer; it is a superset of the
+    // exact test, which parses the query with `simple` and the entry's own configuration only (an OR
+    // of whole queries alone would let `-word` pass whenever one stemmer spells the word differently).
+    const anyConfig = SEARCH_CONFIGS.map((c) => `websearch_to_tsquery('${c}', ${q})`).join(' || ');
+    conds.push(`e.search @@ (${anyConfig})`);
+    conds.push(`e.search @@ (websearch_to_tsquery('simple', ${q}) || websearch_to_tsquery(tributary_ts_config(e.language), ${q}))`);
+  }
+  const sourceConds: string[] = [];
+  if (filter.feedIds && filter.feedIds.length > 0) sourceConds.push(`s.feed_id = any(${p(filter.feedIds)}::int[])`);
+  if (filter.region) sourceConds.push(`lower(f.region) = lower(${p(filter.region)})`);
+  if (sourceConds.length > 0) {
+    conds.push(`exists (select 1 from entry_sources s join feeds f on f.id = s.feed_id
+      where s.entry_id = e.id and ${sourceConds.join(' and ')})`);
+  }
+  return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
+}
+
+export function buildListQuery(filter: EntryFilter, limit: number, after?: EntryKey): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const where = whereClause(filter, after, params);
+  params.push(limit);
+  // Newest first on (sort_at, id): a bounded scan of index entries_newest, never a sort of the table.
+  const sql = `select ${ENTRY_COLUMNS} from entries e ${where}
+    order by e.sort_at desc, e.id desc limit $${params.length}`;
+  return { sql, params };
+}
+
+/** The newest entries matching the filter, after the keyset position when given, each with its sources. */
+export async function listEntries(
+  q: Queryable,
+  filter: EntryFilter,
+  limit: number,
+  after?: EntryKey,
+): Promise<EntryWithSources[]> {
+  const { sql, params } = buildListQuery(filter, limit, after);
+  const rows = (await q.query<EntryRow>(sql, params)).rows;
+  return attachSources(q, rows);
+}
+
+export async function getEntry(q: Queryable, id: number): Promise<EntryWithSources | null> {
+  const rows = (await q.query<EntryRow>(`select ${ENTRY_COLUMNS} from entries e where e.id = $1`, [id])).rows;
+  const [entry] = await attachSources(q, rows);
+  return entry ?? null;
+}
+
+/** One query for the sources of a whole page. */
+async function attachSources(q: Queryable, rows: EntryRow[]): Promise<EntryWithSources[]> {
+  if (rows.length === 0) return [];
+  const r = await q.query<EntrySource & { entry_id: number }>(
+    `select s.entry_id, s.feed_id, coalesce(f.title_override, f.title) as feed_title, s.url,
+            f.url as feed_url, f.site_url
+     from entry_sources s join feeds f on f.id = s.feed_id
+     where s.entry_id = any($1::bigint[])
+     order by s.entry_id, s.first_seen_at, s.feed_id`,
+    [rows.map((e) => e.id)],
+  );
+  const byEntry = new Map<number, EntrySource[]>();
+  for (const { entry_id, ...source } of r.rows) {
+    const list = byEntry.get(Number(entry_id)) ?? [];
+    list.push(source);
+    byEntry.set(Number(entry_id), list);
+  }
+  return rows.map((e) => ({ ...e, id: Number(e.id), sources: byEntry.get(Number(e.id)) ?? [] }));
+}
+
+/**
+ * Version of the visible entry set, read without touching entries: every insert, update and delete
+ * advances entries_change_seq.
+ */
+export async function entriesVersion(q: Queryable): Promise<string> {
+  const r = await q.query<{ last_value: number; is_called: boolean }>(
+    'select last_value, is_called from entries_change_seq',
+  );
+  const row = r.rows[0];
+  return row ? `${row.last_value}${row.is_called ? '' : '-'}` : '0';
+}
+
+export interface FeedOption {
+  id: number;
+  title: string;
+  region: string | null;
+}
+
+/** Feeds and regions for the reader page's filters. */
+export async function listFeedOptions(q: Queryable): Promise<{ feeds: FeedOption[]; regions: string[] }> {
+  const r = await q.query<FeedOption>(
+    `select id, coalesce(title_override, title, url) as title, region from feeds order by lower(coalesce(title_override, title, url)), id`,
+  );
+  const regions = [...new Set(r.rows.map((f) => f.region).filter((x): x is string => Boolean(x)))].sort();
+  return { feeds: r.rows, regions };
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Parser from 'rss-parser';
+import { backendName, createTestDb, type TestDb } from '../helpers/db.ts';
+import { addFeed, ingest, item, startApp, type RunningApp } from './helpers.ts';
+
+const TITLE = `"><svg onload=alert(1)><script>alert('t')</script>`;
+const CONTENT = `<p>Hello</p><script>alert('c')</script><img src=x onerror="alert('i')"><a href="javascript:alert('l')">click</a><iframe src="https://evil.example/"></iframe><a href="https://ok.example/">fine</a>`;
+const SUMMARY = `<img src=x onerror=alert('s')> and <script>alert('s2')</script>`;
+
+/** Markup that would run if a consumer rendered the text as HTML. */
+const LIVE = [/<script/i, /<svg/i, /<iframe/i, /<[a-z][^>]*\son[a-z]+\s*=/i, /href\s*=\s*["']?\s*javascript:/i];
+
+function expectInert(text: string, where: string) {
+  for (const pattern of LIVE) expect(text, `${where} ${pattern}`).not.toMatch(pattern);
+}
+
+describe(`hostile content through an ingested item (${backendName})`, () => {
+  let t: TestDb;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    t = await createTestDb();
+    app = await startApp(t.db);
+    const feed = await addFeed(t.db, { url: 'https://evil.example/feed', title: `<script>alert('feed')</script>`, region: `"><script>alert('r')</script>`, language: 'en' });
+    await ingest(t.db, feed, [
+      item({ url: 'https://evil.example/a?x="><script>alert(1)</script>', title: TITLE, summary: SUMMARY, content_html: CONTENT, author: '<b onmouseover=alert(1)>me</b>', categories: ['<script>cat</script>'] }),
+      item({ url: 'javascript:alert(document.cookie)', guid: 'js-link', title: 'javascript link' }),
+    ]);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await t?.drop();
+  });
+
+  it('is escaped in RSS and Atom: raw text carries no markup, and the HTML inside decodes to inert markup', async () => {
+    const parser = new Parser();
+    for (const path of ['/feed.xml', '/feed.atom']) {
+      const xml = await (await fetch(`${app.base}${path}`)).text();
+      expectInert(xml, path);
+      const feed = await parser.parseString(xml);
+      expect(feed.items).toHaveLength(2);
+      for (const i of feed.items) {
+        // What a feed reader renders as HTML after XML decoding:
+        expectInert(i.content ?? '', `${path} content`);
+        expect(i.link ?? '').not.toMatch(/^javascript:/i);
+      }
+      expect(feed.items.map((i) => i.title)).toContain(TITLE);
+    }
+  });
+
+  it('is sanitised in JSON Feed and /api/items content_html, and javascript: links are dropped', async () => {
+    const feedText = await (await fetch(`${app.base}/feed.json`)).text();
+    expectInert(feedText, 'feed.json raw');
+    const feed = JSON.parse(feedText) as { items: Array<{ title: string; url?: string; content_html?: string }> };
+    for (const i of feed.items) {
+      expectInert(i.content_html ?? '', 'feed.json content_html');
+      expect(i.url ?? '').not.toMatch(/^javascript:/i);
+    }
+    expect(feed.items.map((i) => i.title)).toContain(TITLE);
+
+    const apiText = await (await fetch(`${app.base}/api/items`)).text();
+    expectInert(apiText, 'api raw');
+    const api = JSON.parse(apiText) as { items: Array<{ title: string; url: string | null; content_html: string | null }> };
+    const bad = api.items.find((i) => i.title === TITLE)!;
+    expect(bad.content_html).toContain('<p>Hello</p>');
+    expect(bad.content_html).toContain('href="https://ok.example/"');
+    expectInert(bad.content_html!, 'api content_html');
+    expect(api.items.find((i) => i.title === 'javascript link')!.url).toBeNull();
+  });
+
+  it('is escaped on the reader page', async () => {
+    const res = await fetch(`${app.base}/?q=${encodeURIComponent('"><script>alert(9)</script>')}`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expectInert(page, 'search echo');
+    const full = await (await fetch(`${app.base}/`)).text();
+    expectInert(full, 'reader page');
+    expect(full).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
+    expect(full).not.toContain('href="javascript:');
+    expect(res.headers.get('content-security-policy')).toMatch(/script-src 'none'/);
+  });
+});
