@@ -1,0 +1,146 @@
+/**
+ * Format-neutral raw items (what the rss-atom and json-feed adapters extract) → NormalisedItem.
+ * All the rules that do not depend on the format live here: URL resolution, dates, plain text,
+ * sanitising, dropping empty items and exact duplicates.
+ */
+import { parseDate } from './date.ts';
+import { sanitizeContent } from './sanitize.ts';
+import { collapseWhitespace, hasMarkup, htmlToText, nonEmpty, textToHtml, truncateOnWord } from './text.ts';
+import type { Enclosure, FeedFormat, NormalisedItem, ParsedFeed } from './types.ts';
+import { resolveBase, resolveWebUrl } from './url.ts';
+
+/** A text construct as the document gave it: `html` is decoded and stripped, `text` is taken as is. */
+export interface RawText {
+  value: string;
+  kind: 'text' | 'html';
+}
+
+export interface RawEnclosure {
+  url: string | null;
+  type: string | null;
+  length: string | number | null;
+}
+
+export interface RawItem {
+  /** xml:base of the item, possibly relative to the feed's base. */
+  base: string | null;
+  guid: string | null;
+  /** Article link, possibly relative. */
+  link: string | null;
+  title: RawText | null;
+  /** Date strings as written. */
+  published: string | null;
+  updated: string | null;
+  authors: string[];
+  categories: string[];
+  enclosures: RawEnclosure[];
+  /** The richest body (content:encoded, Atom content, JSON content_html/content_text). */
+  content: RawText | null;
+  /** The short form (description, Atom summary, JSON summary). */
+  summary: RawText | null;
+}
+
+export interface RawFeed {
+  format: FeedFormat;
+  base: string | null;
+  title: RawText | null;
+  link: string | null;
+  language: string | null;
+  ttlSeconds: number | null;
+  items: RawItem[];
+}
+
+export const SUMMARY_MAX_CHARS = 1000;
+
+export function normaliseFeed(raw: RawFeed, baseUrl: string | null): ParsedFeed {
+  // The feed's own link is the last resort for resolving, and may itself be relative to xml:base.
+  const feedLink = resolveWebUrl(raw.link, resolveBase(raw.base, baseUrl));
+  const docBase = resolveBase(raw.base, baseUrl ?? feedLink);
+  const seen = new Set<string>();
+  const items: NormalisedItem[] = [];
+  for (const rawItem of raw.items) {
+    const item = normaliseItem(rawItem, resolveBase(rawItem.base, docBase));
+    if (isEmpty(item)) continue;
+    const key = JSON.stringify(item);
+    if (seen.has(key)) continue; // the same item twice in one document
+    seen.add(key);
+    items.push(item);
+  }
+  return {
+    format: raw.format,
+    feed: {
+      title: plainText(raw.title),
+      link: feedLink,
+      language: normaliseLanguage(raw.language),
+      ttl_seconds: raw.ttlSeconds,
+    },
+    items,
+  };
+}
+
+export function normaliseItem(raw: RawItem, base: string | null): NormalisedItem {
+  const contentHtml = bodyHtml(raw, base);
+  const summarySource = raw.summary ?? (raw.content?.kind === 'html' ? raw.content : null);
+  const summaryText =
+    summarySource !== null ? plainText(summarySource) : contentHtml !== null ? nonEmpty(htmlToText(contentHtml)) : null;
+  return {
+    guid: nonEmpty(raw.guid?.trim()),
+    url: resolveWebUrl(raw.link, base),
+    title: plainText(raw.title),
+    published: parseDate(raw.published),
+    updated: parseDate(raw.updated),
+    author: nonEmpty(uniqueTexts(raw.authors).join(', ')),
+    categories: uniqueTexts(raw.categories),
+    enclosures: enclosures(raw.enclosures, base),
+    summary: summaryText !== null ? truncateOnWord(summaryText, SUMMARY_MAX_CHARS) : null,
+    content_html: contentHtml,
+  };
+}
+
+/** The body to show: the content, else a summary that carries markup. Sanitised, URLs absolute. */
+function bodyHtml(raw: RawItem, base: string | null): string | null {
+  const body = raw.content ?? (raw.summary?.kind === 'html' && hasMarkup(raw.summary.value) ? raw.summary : null);
+  if (body === null) return null;
+  const html = body.kind === 'html' ? body.value : textToHtml(body.value);
+  return html === null ? null : sanitizeContent(html, base);
+}
+
+export function plainText(text: RawText | null): string | null {
+  if (text === null) return null;
+  return nonEmpty(text.kind === 'html' ? htmlToText(text.value) : collapseWhitespace(text.value));
+}
+
+function enclosures(raw: RawEnclosure[], base: string | null): Enclosure[] {
+  const byUrl = new Map<string, Enclosure>();
+  for (const e of raw) {
+    const url = resolveWebUrl(e.url, base);
+    if (url === null || byUrl.has(url)) continue;
+    byUrl.set(url, { url, type: nonEmpty(e.type?.trim().toLowerCase()), length: byteLength(e.length) });
+  }
+  return [...byUrl.values()];
+}
+
+/** A positive whole number of bytes; 0 is what publishers write when they do not know. */
+function byteLength(raw: string | number | null): number | null {
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+function uniqueTexts(values: string[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    const text = collapseWhitespace(v);
+    if (text !== '') out.add(text);
+  }
+  return [...out];
+}
+
+/** "en-US" / "fr_FR" / " IT " → "en-us" / "fr-fr" / "it"; anything that is not a language tag → null. */
+export function normaliseLanguage(raw: string | null): string | null {
+  const tag = raw?.trim().toLowerCase().replace(/_/g, '-') ?? '';
+  return /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/.test(tag) ? tag : null;
+}
+
+function isEmpty(item: NormalisedItem): boolean {
+  return item.guid === null && item.url === null && item.title === null && item.content_html === null && item.summary === null;
+}

@@ -1,0 +1,165 @@
+/**
+ * One linear pre-pass that turns what real publishers get wrong into well-formed XML, because the
+ * strict parser (sax via rss-parser) rejects a whole feed for one bad byte:
+ * - a byte order mark and junk (PHP warnings, blank lines) before the prolog or root element;
+ * - a DOCTYPE (removed: never fetched); one that declares entities is refused (billion laughs, XXE);
+ * - HTML named entities (&eacute; &nbsp; &rsquo;) → numeric references XML knows;
+ * - a bare "&" or an unknown entity → "&amp;" (the text shows as written);
+ * - C0 control characters, U+FFFE/U+FFFF and references to them → removed;
+ *   C1 references (&#150;, written by windows-1252 tools) → the characters they meant.
+ * CDATA sections, comments and processing instructions are copied without entity changes.
+ */
+import { decodeHTMLStrict, replaceCodePoint } from 'entities/decode';
+import { FeedParseError } from './types.ts';
+
+const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
+const XML_PREDEFINED = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
+const ROOT_START = /<(?:rss|feed|rdf:RDF|RDF|[A-Za-z_][\w.-]*:(?:RDF|feed))[\s>/]/;
+const MAX_REFERENCE_NAME = 32;
+
+/**
+ * Returns a repaired copy of `text` (a decoded document). A character loop that only allocates
+ * where it changes something: valid references are skipped over, not copied one by one.
+ */
+export function repairXml(text: string): string {
+  const doc = text.slice(documentStart(text));
+  const n = doc.length;
+  const out: string[] = [];
+  let copied = 0; // doc[copied, i) is unchanged and not yet in out
+  let i = 0;
+  const replace = (from: number, to: number, replacement: string): void => {
+    out.push(doc.slice(copied, from), replacement);
+    copied = to;
+  };
+  while (i < n) {
+    const c = doc.charCodeAt(i);
+    if (c === 38 /* & */) {
+      i = repairReference(doc, i, replace);
+    } else if (c === 60 /* < */ && (doc.charCodeAt(i + 1) === 33 /* ! */ || doc.charCodeAt(i + 1) === 63 /* ? */)) {
+      i = markupDeclaration(doc, i, replace);
+    } else if ((c < 0x20 && c !== 0x9 && c !== 0xa && c !== 0xd) || c === 0xfffe || c === 0xffff) {
+      replace(i, i + 1, ''); // a character XML forbids: drop it
+      i++;
+    } else {
+      i++;
+    }
+  }
+  if (copied === 0) return doc;
+  out.push(doc.slice(copied));
+  return out.join('');
+}
+
+type Replace = (from: number, to: number, replacement: string) => void;
+
+/** `<!…` or `<?…` at `at`: CDATA, comment and PI are kept (minus forbidden characters), a DOCTYPE goes. */
+function markupDeclaration(doc: string, at: number, replace: Replace): number {
+  if (doc.startsWith('<![CDATA[', at)) return keepVerbatim(doc, at, ']]>', replace);
+  if (doc.startsWith('<!--', at)) return keepVerbatim(doc, at, '-->', replace);
+  if (doc.charCodeAt(at + 1) === 63) return keepVerbatim(doc, at, '?>', replace);
+  if (doc.slice(at, at + 9).toUpperCase() === '<!DOCTYPE') {
+    const end = doctypeEnd(doc, at);
+    // No feed needs entity declarations; they are how billion-laughs and XXE attacks are built.
+    if (/<!ENTITY/i.test(doc.slice(at, end))) {
+      throw new FeedParseError('refused: the document declares entities in its DOCTYPE (billion laughs / XXE protection)');
+    }
+    replace(at, end, ''); // a plain DOCTYPE (RSS 0.91's DTD reference): never fetched, just dropped
+    return end;
+  }
+  return at + 2;
+}
+
+/** Where the document really starts: after a BOM and any junk before `<?xml` or the root element. */
+function documentStart(text: string): number {
+  const prolog = text.indexOf('<?xml');
+  const root = text.search(ROOT_START);
+  if (prolog !== -1 && (root === -1 || prolog < root)) return prolog;
+  if (root !== -1) return root;
+  const firstTag = text.indexOf('<');
+  return firstTag === -1 ? text.length : firstTag;
+}
+
+/** Handles the "&" at `at`; returns the index to continue from. */
+function repairReference(doc: string, at: number, replace: Replace): number {
+  const end = referenceEnd(doc, at);
+  if (end === -1) {
+    replace(at, at + 1, '&amp;'); // a bare "&"
+    return at + 1;
+  }
+  if (doc.charCodeAt(at + 1) === 35 /* # */) {
+    const hex = doc.charCodeAt(at + 2) === 120 || doc.charCodeAt(at + 2) === 88; /* x X */
+    const written = hex ? parseInt(doc.slice(at + 3, end - 1), 16) : Number(doc.slice(at + 2, end - 1));
+    const codePoint = replaceCodePoint(written); // C1 → the windows-1252 characters, invalid → U+FFFD
+    if (codePoint === written && isXmlChar(codePoint)) return end;
+    replace(at, end, isXmlChar(codePoint) ? `&#${codePoint};` : '');
+    return end;
+  }
+  const name = doc.slice(at + 1, end - 1);
+  if (XML_PREDEFINED.has(name)) return end;
+  const whole = doc.slice(at, end);
+  const decoded = decodeHTMLStrict(whole);
+  if (decoded === whole) {
+    replace(at, at + 1, '&amp;'); // not an HTML entity either: keep it as visible text
+  } else {
+    let refs = '';
+    for (const char of decoded) refs += `&#${char.codePointAt(0) ?? 0xfffd};`;
+    replace(at, end, refs);
+  }
+  return end;
+}
+
+/** End (after ";") of a syntactically valid reference at `at` (&name; &#123; &#x1F;), or -1. */
+function referenceEnd(doc: string, at: number): number {
+  let i = at + 1;
+  if (doc.charCodeAt(i) === 35 /* # */) {
+    i++;
+    const hex = doc.charCodeAt(i) === 120 || doc.charCodeAt(i) === 88;
+    if (hex) i++;
+    const start = i;
+    while (i - start < 8 && (hex ? isHexDigit(doc.charCodeAt(i)) : isDigit(doc.charCodeAt(i)))) i++;
+    return i > start && doc.charCodeAt(i) === 59 /* ; */ ? i + 1 : -1;
+  }
+  if (!isLetter(doc.charCodeAt(i))) return -1;
+  const start = i;
+  while (i - start < MAX_REFERENCE_NAME && (isLetter(doc.charCodeAt(i)) || isDigit(doc.charCodeAt(i)))) i++;
+  return doc.charCodeAt(i) === 59 ? i + 1 : -1;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function isHexDigit(c: number): boolean {
+  return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 || cp === 0xa || cp === 0xd ||
+    (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/** Keeps a CDATA section / comment / PI as is, minus forbidden characters; an unterminated one runs to the end. */
+function keepVerbatim(doc: string, at: number, terminator: string, replace: Replace): number {
+  const close = doc.indexOf(terminator, at + 2);
+  const end = close === -1 ? doc.length : close + terminator.length;
+  const section = doc.slice(at, end);
+  INVALID_CHARS.lastIndex = 0;
+  if (INVALID_CHARS.test(section)) replace(at, end, section.replace(INVALID_CHARS, ''));
+  return end;
+}
+
+/** End of `<!DOCTYPE …>` including an internal subset `[ … ]`, whose declarations may contain ">". */
+function doctypeEnd(doc: string, at: number): number {
+  const gt = doc.indexOf('>', at);
+  const bracket = doc.indexOf('[', at);
+  if (bracket !== -1 && (gt === -1 || bracket < gt)) {
+    const close = /\]\s*>/g;
+    close.lastIndex = bracket;
+    const m = close.exec(doc);
+    return m ? m.index + m[0].length : doc.length;
+  }
+  return gt === -1 ? doc.length : gt + 1;
+}
