@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.ts';
+import { bumpChangeSeq } from './entries.ts';
 
 /** A row of `feeds` as the store returns it. */
 export interface FeedRow {
@@ -118,12 +119,14 @@ export async function updateFeed(q: Queryable, id: number, patch: FeedPatch): Pr
      returning ${FEED_COLUMNS}`,
     [id, patch.title !== undefined, patch.title ?? null, patch.region !== undefined, patch.region ?? null, patch.enabled ?? null],
   );
+  // Source names and regions appear in the merged feeds.
+  if (r.rows[0] && (patch.title !== undefined || patch.region !== undefined)) await bumpChangeSeq(q);
   return r.rows[0] ?? null;
 }
 
 /** Deletes a feed; its sources go with it, and so does every entry left with no source. */
 export async function deleteFeed(db: Db, id: number): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  const deleted = await db.transaction(async (tx) => {
     const orphans = await tx.query<{ entry_id: number }>(
       `select s.entry_id from entry_sources s
        where s.feed_id = $1
@@ -135,10 +138,13 @@ export async function deleteFeed(db: Db, id: number): Promise<boolean> {
     if (orphans.rows.length > 0) {
       await tx.query('delete from entries where id = any($1::bigint[])', [orphans.rows.map((o) => o.entry_id)]);
     }
-    await tx.query(`select nextval('entries_change_seq')`);
     return true;
   });
+  // After commit, so a merged feed rendered meanwhile cannot be cached under the new version.
+  if (deleted) await bumpChangeSeq(db);
+  return deleted;
 }
+
 
 /** Makes feeds due now (`poll --once --all`, refresh). */
 export async function makeFeedsDue(q: Queryable, ids: number[] | 'all'): Promise<number> {

@@ -38,9 +38,10 @@ export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Prom
   for (;;) {
     const deleted = await db.transaction(async (tx) => {
       const r = await tx.query(DELETE_EXPIRED_BATCH, [opts.olderThan.toISOString(), batchSize]);
-      if (r.rowCount > 0) await bumpChangeSeq(tx);
       return r.rowCount;
     });
+    // After commit: the merged feeds' ETag is this sequence, and must not move before the rows do.
+    if (deleted > 0) await bumpChangeSeq(db);
     total += deleted;
     // A short batch means nothing (unlocked) is left; each full batch removed rows, so this ends.
     if (deleted < batchSize) return total;

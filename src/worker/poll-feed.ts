@@ -7,6 +7,7 @@ import type { ParsedFeed } from '../parse/types.ts';
 import { FeedParseError } from '../parse/types.ts';
 import type { IngestResult } from '../store/ingest.ts';
 import { ingestItems } from '../store/ingest.ts';
+import { bumpChangeSeq } from '../store/entries.ts';
 import { finishPollFailure, finishPollSuccess, finishPollUnchanged, pauseHost } from '../store/feed-polling.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -143,6 +144,11 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
       throw err;
     });
     if (!outcome) return summary('lease-lost', EMPTY, { status: res.status });
+    if (outcome.inserted + outcome.linked + outcome.updated > 0) {
+      // The merged feeds' ETag is the sequence's last value. A reader that saw the value bumped inside
+      // the transaction before it committed may have cached the old rows under it: bump once more.
+      await bumpChangeSeq(d.db).catch(() => undefined);
+    }
 
     d.metrics.polls.inc({ outcome: 'ok' });
     if (outcome.inserted) d.metrics.entriesIngested.inc({ effect: 'inserted' }, outcome.inserted);
