@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** CPU and memory of one child process, from its own process.resourceUsage(). */
+export interface ChildUsage {
+  /** CPU seconds (user + system) spent in the measured part. */
+  cpuSeconds: number;
+  /** Peak resident set size of the whole child process, MB. */
+  peakRssMb: number;
+}
+
+/** Measures `fn` inside the current process: wall time, CPU delta, peak RSS. */
+export async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; wallMs: number; usage: ChildUsage }> {
+  const before = process.resourceUsage();
+  const t0 = performance.now();
+  const result = await fn();
+  const wallMs = performance.now() - t0;
+  const after = process.resourceUsage();
+  return {
+    result,
+    wallMs,
+    usage: {
+      cpuSeconds: (after.userCPUTime - before.userCPUTime + after.systemCPUTime - before.systemCPUTime) / 1e6,
+      peakRssMb: after.maxRSS / 1024,
+    },
+  };
+}
+
+/** The last line a child writes to stdout must be its JSON result. */
+export function emitResult(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+export interface RunChildOptions {
+  env?: Record<string, string | undefined>;
+  timeoutMs: number;
+  /** Called with each stdout line before the result (servers announce their port this way). */
+  onLine?: (line: string) => void;
+}
+
+/** Runs bench/<script> with tsx in a child process and returns its last stdout line, parsed. */
+export function runChild<T>(script: string, args: string[], opts: RunChildOptions): Promise<T> {
+  // The child is ours to trust: its result has the shape the caller's script emits.
+  return spawnChild(script, args, opts).result as Promise<T>;
+}
+
+export interface SpawnedChild {
+  /** The child's last stdout line, parsed as JSON, once it exits with status 0. */
+  result: Promise<unknown>;
+  /** SIGTERM: long-running children (the API) report and exit on it. */
+  kill(): void;
+}
+
+export function spawnChild(script: string, args: string[], opts: RunChildOptions): SpawnedChild {
+  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let lastLine = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+    let nl: number;
+    while ((nl = stdout.indexOf('\n')) >= 0) {
+      const line = stdout.slice(0, nl).trim();
+      stdout = stdout.slice(nl + 1);
+      if (line) {
+        lastLine = line;
+        opts.onLine?.(line);
+      }
+    }
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    // Keep only the tail: a chatty child must not grow the parent's memory.
+    stderr = (stderr + chunk).slice(-8000);
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  const result = new Promise<unknown>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(new Error(`${script} exited with ${code ?? signal}${signal === 'SIGKILL' ? ' (timeout?)' : ''}\n${stderr.trim()}`));
+        return;
+      }
+      try {
+        resolve(JSON.parse(lastLine));
+      } catch {
+        reject(new Error(`${script} printed no JSON result\n${stderr.trim()}`));
+      }
+    });
+  });
+  return { result, kill: () => child.kill('SIGTERM') };
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../src/config/env.ts';
+import { createRuntime } from '../src/runtime.ts';
+import { pollOnce } from '../src/worker/poll-once.ts';
+import { migrate } from '../src/store/migrate.ts';
+import { insertFeeds, type NewFeed } from '../src/store/feeds.ts';
+import { emitResult, measured } from './child.ts';
+
+/**
+ * One polling round through the real code path (`poll --once --all`), alone in this process so
+ * its CPU seconds and peak RSS are the poller's own. The database comes from the environment
+ * (DATABASE_URL, or DATA_DIR for the embedded back end); feeds in argv[2] (JSON) are registered
+ * first, set-based and outside the measurement (already-registered ones are skipped).
+ */
+
+const feeds = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as NewFeed[];
+const config = loadConfig(process.env);
+const rt = await createRuntime(config);
+try {
+  await migrate(rt.db);
+  await insertFeeds(rt.db, feeds);
+  const { result: totals, wallMs, usage } = await measured(() => pollOnce(rt, { all: true }));
+  const counts = await rt.db.query<{ entries: number; sources: number }>(
+    `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources`,
+  );
+  emitResult({ totals, wallMs, usage, db: counts.rows[0] });
+} finally {
+  await rt.close();
+}

@@ -1,0 +1,308 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../src/config/env.ts';
+import { migrate } from '../src/store/migrate.ts';
+import { createBenchDatabase, type BenchDatabase } from './bench-db.ts';
+import { runChild, spawnChild, type ChildUsage } from './child.ts';
+import { startFarm, type Farm } from './farm.ts';
+import type { FloorJob, FloorResult } from './floor.ts';
+import { loadEntries } from './load-entries.ts';
+import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } from './report.ts';
+import { driveApi } from './serving.ts';
+
+/**
+ * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
+ * API under load on bulk-loaded databases, then storage. Prints Markdown, writes results/latest.json.
+ */
+
+const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
+                      [--connections N] [--duration S] [--skip-polling] [--skip-serving]`;
+
+interface Options {
+  quick: boolean;
+  scenarios: { feeds: number; items: number }[];
+  entries: number[];
+  hosts: number;
+  connections: number;
+  durationS: number;
+  skipPolling: boolean;
+  skipServing: boolean;
+}
+
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} expects a positive whole number, got "${v}"`);
+  return n;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      feeds: { type: 'string' },
+      items: { type: 'string' },
+      entries: { type: 'string' },
+      hosts: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      'skip-polling': { type: 'boolean', default: false },
+      'skip-serving': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const feeds = positive('feeds', values.feeds);
+  const items = positive('items', values.items);
+  const scenarios =
+    feeds !== undefined || items !== undefined
+      ? [{ feeds: feeds ?? (quick ? 100 : 1000), items: items ?? (quick ? 10 : 50) }]
+      : quick
+        ? [{ feeds: 100, items: 10 }]
+        : [
+            { feeds: 1000, items: 50 },
+            { feeds: 10000, items: 20 },
+          ];
+  const entries = values.entries
+    ? values.entries.split(',').map((e) => positive('entries', e.trim())!)
+    : quick
+      ? [5000]
+      : [100_000, 1_000_000];
+  return {
+    quick,
+    scenarios,
+    entries,
+    hosts: positive('hosts', values.hosts) ?? 256,
+    connections: positive('connections', values.connections) ?? (quick ? 10 : 50),
+    durationS: positive('duration', values.duration) ?? (quick ? 2 : 10),
+    skipPolling: values['skip-polling'],
+    skipServing: values['skip-serving'],
+  };
+}
+
+const started = performance.now();
+/** Progress on stderr, with seconds since start, so stdout is only the report. */
+const log = (s: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${s}\n`);
+
+async function floorRun(job: FloorJob, dir: string, name: string): Promise<FloorResult> {
+  const path = join(dir, `floor-${name}.json`);
+  writeFileSync(path, JSON.stringify(job));
+  return runChild<FloorResult>('floor.ts', [path], { timeoutMs: 30 * 60_000 });
+}
+
+interface PollChildResult {
+  totals: Record<string, number>;
+  wallMs: number;
+  usage: ChildUsage;
+  db: { entries: number; sources: number };
+}
+
+/** Environment of the poller child: the real configuration, loopback allowed, quiet, no demo feeds. */
+function pollEnv(db: BenchDatabase): Record<string, string | undefined> {
+  return { ...db.env, ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', DEMO: 'false', FEEDS: '' };
+}
+
+async function pollRound(
+  name: string,
+  farm: Farm,
+  db: BenchDatabase,
+  dir: string,
+  scenario: { feeds: number; items: number },
+  opts: { withDownloadFloor: boolean; etags: string; coldFloor: boolean },
+): Promise<PollPhase> {
+  const config = loadConfig({ ...process.env, ...pollEnv(db) });
+  const urls = farm.feeds.map((f) => f.url);
+  const floorJob = { urls, concurrency: config.FETCH_CONCURRENCY };
+  log(`  floor (download + parse)`);
+  const floorParse = await floorRun(
+    { ...floorJob, mode: 'parse', etagsIn: opts.coldFloor ? undefined : opts.etags, etagsOut: opts.etags },
+    dir,
+    `${name}-parse`,
+  );
+  let floorDownload: FloorResult | null = null;
+  if (opts.withDownloadFloor) {
+    log(`  floor (download only)`);
+    floorDownload = await floorRun({ ...floorJob, mode: 'download' }, dir, `${name}-download`);
+  }
+  const feedsFile = join(dir, 'feeds.json');
+  writeFileSync(feedsFile, JSON.stringify(farm.feeds));
+  farm.resetStats();
+  log(`  poll (child process)`);
+  const child = await runChild<PollChildResult>('poll-child.ts', [feedsFile], { env: pollEnv(db), timeoutMs: 60 * 60_000 });
+  const t = child.totals;
+  const seconds = child.wallMs / 1000;
+  return {
+    name,
+    feeds: scenario.feeds,
+    items: scenario.items,
+    wallMs: child.wallMs,
+    usage: child.usage,
+    totals: t,
+    feedsPerSec: (t.feeds ?? 0) / seconds,
+    newItemsPerSec: ((t.inserted ?? 0) + (t.linked ?? 0)) / seconds,
+    floorParse,
+    floorDownload,
+    floorRatio: child.wallMs / floorParse.wallMs,
+    farm: farm.stats(),
+    db: child.db,
+    expectedEntries: farm.distinctArticles(),
+    politenessBoundMs: Math.ceil(scenario.feeds / farm.hosts.length) * config.FETCH_HOST_SPACING_MS,
+  };
+}
+
+async function pollingPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
+  for (const [i, scenario] of opts.scenarios.entries()) {
+    const last = i === opts.scenarios.length - 1;
+    const label = `${scenario.feeds}×${scenario.items}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-poll-'));
+    let farm: Farm | null = null;
+    let db: BenchDatabase | null = null;
+    try {
+      log(`polling ${label}: rendering the farm`);
+      farm = await startFarm({ feeds: scenario.feeds, items: scenario.items, hosts: opts.hosts });
+      db = await createBenchDatabase(process.env.DATABASE_URL);
+      // Created and migrated here, so the cold poller's peak RSS is not PGlite's initdb.
+      const conn = await db.open();
+      await migrate(conn).finally(() => conn.close());
+      const etags = join(dir, 'etags.json');
+      log(`polling ${label}: cold`);
+      results.polling.push(await pollRound(`cold ${label}`, farm, db, dir, scenario, { withDownloadFloor: true, etags, coldFloor: true }));
+      save();
+      if (!last) continue;
+      log(`polling ${label}: warm (nothing changed)`);
+      results.polling.push(await pollRound(`warm ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
+      save();
+      farm.advanceRound(0.1, 5);
+      log(`polling ${label}: 10% of feeds gained 5 items`);
+      results.polling.push(await pollRound(`10% +5 ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
+      save();
+    } catch (err) {
+      results.errors.push({ phase: `polling ${label}`, message: err instanceof Error ? err.message : String(err) });
+      log(`polling ${label} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await farm?.close();
+      await db?.drop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/** Starts serve-child.ts and resolves with its port and a stop() that returns its CPU/RSS. */
+async function startApi(db: BenchDatabase): Promise<{ port: number; stop: () => Promise<ChildUsage> }> {
+  let resolvePort: (p: number) => void = () => undefined;
+  const port = new Promise<number>((resolve) => (resolvePort = resolve));
+  const child = spawnChild('serve-child.ts', [], {
+    env: { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '' },
+    timeoutMs: 60 * 60_000,
+    onLine: (line) => {
+      const m = /^\{"port":(\d+)\}$/.exec(line);
+      if (m) resolvePort(Number(m[1]));
+    },
+  });
+  const p = await Promise.race([port, child.result.then(() => Promise.reject(new Error('serve-child exited before listening')))]);
+  return {
+    port: p,
+    stop: async () => {
+      child.kill();
+      return (await child.result) as ChildUsage;
+    },
+  };
+}
+
+async function servingPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
+  for (const count of opts.entries) {
+    let db: BenchDatabase | null = null;
+    let api: Awaited<ReturnType<typeof startApi>> | null = null;
+    try {
+      db = await createBenchDatabase(process.env.DATABASE_URL);
+      const conn = await db.open();
+      let phase: Omit<ServingPhase, 'connections' | 'durationS' | 'endpoints' | 'deepWalk' | 'server'>;
+      try {
+        await migrate(conn);
+        log(`serving ${count}: loading entries`);
+        const loaded = await loadEntries(conn, count, (done) => log(`  ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`));
+        const sizes = await conn.query<{ entries: number; sources: number }>(
+          `select pg_total_relation_size('entries')::float8 as entries, pg_total_relation_size('entry_sources')::float8 as sources`,
+        );
+        const s = sizes.rows[0]!;
+        phase = {
+          entries: loaded.entries,
+          sources: loaded.sources,
+          loadSeconds: loaded.loadSeconds,
+          bytesPerEntry: (s.entries + s.sources) / loaded.entries,
+          tableBytes: { entries: s.entries, entrySources: s.sources },
+          searchWord: loaded.searchWord,
+          searchShare: loaded.searchShare,
+        };
+        log(`  loaded in ${loaded.loadSeconds.toFixed(1)} s; ${Math.round(phase.bytesPerEntry)} bytes per entry`);
+      } finally {
+        await conn.close();
+      }
+      api = await startApi(db);
+      log(`serving ${count}: API on port ${api.port}`);
+      const driven = await driveApi(
+        `http://127.0.0.1:${api.port}`,
+        {
+          connections: opts.connections,
+          durationS: opts.durationS,
+          searchWord: phase.searchWord,
+          region: 'syria',
+          deepOffset: Math.min(10_000, Math.floor(count / 2)),
+        },
+        log,
+      );
+      const server = await api.stop();
+      api = null;
+      results.serving.push({ ...phase, connections: opts.connections, durationS: opts.durationS, ...driven, server });
+      save();
+    } catch (err) {
+      results.errors.push({ phase: `serving ${count}`, message: err instanceof Error ? err.message : String(err) });
+      log(`serving ${count} failed: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await api?.stop().catch(() => undefined);
+      await db?.drop().catch(() => undefined);
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    console.error(USAGE);
+    return 2;
+  }
+  const results: BenchResults = {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), node: process.versions.node, backend: process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite' },
+    options: { ...opts },
+    polling: [],
+    serving: [],
+    errors: [],
+  };
+  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(resultsDir, { recursive: true });
+  // Saved after every phase, so a crash late in a long run keeps what was measured.
+  const save = () => writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const t0 = performance.now();
+  if (!opts.skipPolling) await pollingPhases(opts, results, save);
+  if (!opts.skipServing) await servingPhases(opts, results, save);
+  results.finishedAt = new Date().toISOString();
+  save();
+  console.log(renderMarkdown(results));
+  log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; results in bench/results/latest.json`);
+  return results.errors.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
