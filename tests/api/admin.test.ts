@@ -194,6 +194,15 @@ describe(`feed admin API (${backendName})`, () => {
       expect(new Date(r.data.created_at).toISOString()).toBe(r.data.created_at);
     });
 
+    it('takes an optional language tag (the stemmer for search), as the OpenAPI document says', async () => {
+      const r = await call(api, 'POST', '/api/feeds', { json: { url: 'https://lang.example/rss', language: 'IT_it' } });
+      expect(r.status, JSON.stringify(r.data)).toBe(201);
+      expect(r.data.language).toBe('it-it');
+      const bad = await call(api, 'POST', '/api/feeds', { json: { url: 'https://lang2.example/rss', language: 'italiano!' } });
+      expect(bad.status).toBe(400);
+      expect(bad.data.errors[0].parameter).toBe('language');
+    });
+
     it.each([
       ['missing url', { title: 'x' }, 'url', /required/],
       ['url not a string', { url: 42 }, 'url', /string/],

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Parser from 'rss-parser';
 import { backendName, createTestDb, type TestDb } from '../helpers/db.ts';
-import { addFeed, ingest, item, startApp, type RunningApp } from './helpers.ts';
+import { addFeed, ingest, startApp, type RunningApp } from './helpers.ts';
+import { parseFeed } from '../../src/parse/index.ts';
 
 const TITLE = `"><svg onload=alert(1)><script>alert('t')</script>`;
 const CONTENT = `<p>Hello</p><script>alert('c')</script><img src=x onerror="alert('i')"><a href="javascript:alert('l')">click</a><iframe src="https://evil.example/"></iframe><a href="https://ok.example/">fine</a>`;
@@ -14,7 +15,7 @@ function expectInert(text: string, where: string) {
   for (const pattern of LIVE) expect(text, `${where} ${pattern}`).not.toMatch(pattern);
 }
 
-describe(`hostile content through an ingested item (${backendName})`, () => {
+describe(`hostile content arriving through a feed (${backendName})`, () => {
   let t: TestDb;
   let app: RunningApp;
 
@@ -22,10 +23,18 @@ describe(`hostile content through an ingested item (${backendName})`, () => {
     t = await createTestDb();
     app = await startApp(t.db);
     const feed = await addFeed(t.db, { url: 'https://evil.example/feed', title: `<script>alert('feed')</script>`, region: `"><script>alert('r')</script>`, language: 'en' });
-    await ingest(t.db, feed, [
-      item({ url: 'https://evil.example/a?x="><script>alert(1)</script>', title: TITLE, summary: SUMMARY, content_html: CONTENT, author: '<b onmouseover=alert(1)>me</b>', categories: ['<script>cat</script>'] }),
-      item({ url: 'javascript:alert(document.cookie)', guid: 'js-link', title: 'javascript link' }),
-    ]);
+    // The payloads arrive the way a hostile publisher would send them: inside a feed document
+    // (the title escaped twice, so after decoding it is text that looks like markup).
+    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    const xml = `<?xml version="1.0"?><rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
+      <title>evil</title><link>https://evil.example/</link>
+      <item><title>${esc(esc(TITLE))}</title><link>${esc('https://evil.example/a?x="><script>alert(1)</script>')}</link>
+        <guid>evil-1</guid><author>${esc('<b onmouseover=alert(1)>me</b>')}</author><category>${esc('<script>cat</script>')}</category>
+        <description>${esc(SUMMARY)}</description><content:encoded><![CDATA[${CONTENT}]]></content:encoded></item>
+      <item><title>javascript link</title><link>javascript:alert(document.cookie)</link><guid>js-link</guid></item>
+    </channel></rss>`;
+    const parsed = await parseFeed(xml, { baseUrl: 'https://evil.example/feed' });
+    await ingest(t.db, feed, parsed.items);
   });
   afterAll(async () => {
     await app?.close();

@@ -1,6 +1,5 @@
 import type { EntryWithSources } from '../../store/entry-queries.ts';
 import { entryTagId, type FeedDocument } from './model.ts';
-import { sanitizeContent } from './sanitize.ts';
 import { rfc3339, safeHttpUrl, stripIllegalXml, validDate } from './xml.ts';
 
 /** JSON Feed 1.1 (https://jsonfeed.org/version/1.1) with a `_tributary` extension naming every source. */
@@ -20,7 +19,7 @@ function renderItem(e: EntryWithSources) {
   const published = validDate(e.published_at);
   const modified = validDate(e.updated_at);
   const summary = e.summary ? text(e.summary) : null;
-  const content = sanitizeContent(e.content_html);
+  const content = e.content_html;
   return {
     id: entryTagId(e),
     ...opt('url', safeHttpUrl(e.url)),

@@ -1,6 +1,5 @@
 import type { EntryWithSources } from '../../store/entry-queries.ts';
 import { entryTagId, entryUpdated, sourceNames, type FeedDocument } from './model.ts';
-import { sanitizeContent } from './sanitize.ts';
 import { escapeXml, rfc822, safeHttpUrl, validDate } from './xml.ts';
 
 /** RSS 2.0 with atom:link rel="self"; guids are ours (isPermaLink="false"), so they never change with the URL. */
@@ -51,7 +50,7 @@ function renderItem(e: EntryWithSources): string {
 
 /** HTML body: the sanitised content (else the summary as text) followed by the names of all sources. */
 export function description(e: EntryWithSources): string {
-  const body = sanitizeContent(e.content_html) ?? (e.summary ? `<p>${escapeHtmlText(e.summary)}</p>` : '');
+  const body = e.content_html ?? (e.summary ? `<p>${escapeHtmlText(e.summary)}</p>` : '');
   const names = sourceNames(e);
   const via = names.length > 0 ? `<p>Via: ${names.map(escapeHtmlText).join(', ')}</p>` : '';
   return `${body}${via}`;

@@ -82,6 +82,14 @@ const newFeedBody = z.strictObject({
   url: z.string({ error: 'is required, as a string' }).trim().min(1, 'is required').max(MAX_URL, `must be at most ${MAX_URL} characters`),
   title: optionalText(MAX_TITLE).nullable().optional(),
   region: optionalText(MAX_REGION).nullable().optional(),
+  // A language tag (en, it, ar-SY): picks the stemmer for full-text search when the feed names none.
+  language: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$/, 'must be a language tag like en, it or ar-SY')
+    .transform((v) => v.toLowerCase().replace('_', '-'))
+    .nullable()
+    .optional(),
 });
 
 const feedPatchBody = z.strictObject({
@@ -146,7 +154,7 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
     const body = parseBody(newFeedBody, req.body);
     const checked = await checkUrl(deps, body.url);
     if (!checked.ok) throw badRequest('url', checked.reason);
-    const inserted = await insertFeed(deps.db, { url: checked.url, title: body.title ?? null, region: body.region ?? null });
+    const inserted = await insertFeed(deps.db, { url: checked.url, title: body.title ?? null, region: body.region ?? null, language: body.language ?? null });
     if (!inserted) {
       const existing = await getFeedByUrl(deps.db, checked.url);
       throw conflict(`a feed with this URL exists already (id ${existing?.id ?? 'unknown'})`, { feed_id: existing?.id ?? null });

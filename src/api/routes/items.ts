@@ -4,7 +4,6 @@ import { getEntry, listEntries, type EntryWithSources } from '../../store/entry-
 import { parseId, parseItemsQuery } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { notFound } from '../problem.ts';
-import { sanitizeContent } from '../output/sanitize.ts';
 import { safeHttpUrl } from '../output/xml.ts';
 
 /** The JSON shape of one item in /api/items. */
@@ -18,7 +17,7 @@ export function itemJson(e: EntryWithSources) {
     updated: iso(e.updated_at),
     author: e.author,
     summary: e.summary,
-    content_html: sanitizeContent(e.content_html),
+    content_html: e.content_html,
     categories: e.categories,
     enclosures: e.enclosures,
     language: e.language,
