@@ -59,8 +59,8 @@ const ENTRY_COLUMNS = `e.id, e.url, e.canonical_url, e.title, e.author, e.summar
 
 /**
  * Every configuration tributary_ts_config() (sql/001_init.sql) can give an entry; keep in sync.
- * A query is parsed with each: `simple` matches unstemmed words in any language (names such as
- * "دير الزور"), the others match inflected forms stored under the entry's language.
+ * An entry's search vector is built with its language's configuration (sql/003), so a query is
+ * parsed with each to reach entries of every language.
  */
 const SEARCH_CONFIGS = [
   'simple', 'english', 'italian', 'french', 'arabic', 'german', 'spanish', 'portuguese', 'dutch', 'russian',
@@ -84,11 +84,12 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: u
   if (filter.q) {
     const q = p(filter.q);
     // The OR over all configurations is a constant the GIN index can answer; it is a superset of the
-    // exact test, which parses the query with `simple` and the entry's own configuration only (an OR
-    // of whole queries alone would let `-word` pass whenever one stemmer spells the word differently).
+    // exact test, which parses the query with the entry's own configuration, the one its search
+    // vector was built with (an OR of whole queries alone would let `-word` pass whenever one
+    // stemmer spells the word differently).
     const anyConfig = SEARCH_CONFIGS.map((c) => `websearch_to_tsquery('${c}', ${q})`).join(' || ');
     conds.push(`e.search @@ (${anyConfig})`);
-    conds.push(`e.search @@ (websearch_to_tsquery('simple', ${q}) || websearch_to_tsquery(tributary_ts_config(e.language), ${q}))`);
+    conds.push(`e.search @@ websearch_to_tsquery(tributary_ts_config(e.language), ${q})`);
   }
   const sourceConds: string[] = [];
   if (filter.feedIds && filter.feedIds.length > 0) sourceConds.push(`s.feed_id = any(${p(filter.feedIds)}::int[])`);

@@ -32,7 +32,9 @@ describe('output helpers', () => {
       title: 'T\u0001itle\uD800 ]]> <x>',
       author: null,
       summary: 'S\u0002',
-      content_html: '<p onclick="x()">ok</p><script>bad()</script>',
+      // Stored content is sanitised at parse time (tests/parse/sanitize.test.ts, tests/api/xss.test.ts);
+      // here it carries what XML escaping must handle.
+      content_html: '<p>ok ]]> &amp; \u0003</p>',
       published_at: new Date(NaN),
       updated_at: null,
       first_seen_at: new Date('2024-05-01T00:00:00Z'),
