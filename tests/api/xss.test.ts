@@ -67,8 +67,11 @@ describe(`hostile content arriving through a feed (${backendName})`, () => {
     }
     expect(feed.items.map((i) => i.title)).toContain(TITLE);
 
-    const apiText = await (await fetch(`${app.base}/api/items`)).text();
-    expectInert(apiText, 'api raw');
+    // Titles are plain text and travel as JSON strings; the body is never sniffed as HTML.
+    const apiRes = await fetch(`${app.base}/api/items`);
+    expect(apiRes.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(apiRes.headers.get('x-content-type-options')).toBe('nosniff');
+    const apiText = await apiRes.text();
     const api = JSON.parse(apiText) as { items: Array<{ title: string; url: string | null; content_html: string | null }> };
     const bad = api.items.find((i) => i.title === TITLE)!;
     expect(bad.content_html).toContain('<p>Hello</p>');
