@@ -4,6 +4,7 @@ import type { Config } from './config/env.ts';
 import { openDb, type Db } from './store/db.ts';
 import { migrate } from './store/migrate.ts';
 import { createFetcher, type Fetcher } from './fetch/fetcher.ts';
+import type { FetchLimits } from './fetch/types.ts';
 import { parseFeed } from './parse/index.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -30,6 +31,17 @@ export interface RuntimeOptions {
   db?: Db;
 }
 
+export function fetchLimits(config: Config): FetchLimits {
+  return {
+    timeoutMs: config.FETCH_TIMEOUT_MS,
+    headersTimeoutMs: config.FETCH_HEADERS_TIMEOUT_MS,
+    maxBytes: config.FETCH_MAX_BYTES,
+    maxRedirects: config.FETCH_MAX_REDIRECTS,
+    allowPrivate: config.ALLOW_PRIVATE_NETWORKS,
+    userAgent: USER_AGENT,
+  };
+}
+
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const ownDb = !opts.db;
@@ -43,14 +55,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     const m = await migrate(db);
     if (m.applied.length > 0) logger.info({ applied: m.applied }, 'database migrated');
   }
-  const fetcher = createFetcher({
-    timeoutMs: config.FETCH_TIMEOUT_MS,
-    headersTimeoutMs: config.FETCH_HEADERS_TIMEOUT_MS,
-    maxBytes: config.FETCH_MAX_BYTES,
-    maxRedirects: config.FETCH_MAX_REDIRECTS,
-    allowPrivate: config.ALLOW_PRIVATE_NETWORKS,
-    userAgent: USER_AGENT,
-  });
+  const fetcher = createFetcher(fetchLimits(config));
   const metrics = createMetrics();
   const pollDeps: PollDeps = {
     db,

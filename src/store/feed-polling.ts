@@ -4,12 +4,7 @@
  * another cannot overwrite that worker's result.
  */
 import type { Queryable } from './db.ts';
-import type { FeedRow } from './feeds.ts';
-
-const FEED_COLUMNS = `f.id, f.url, f.host, coalesce(f.title_override, f.title) as title, f.title_override,
-  f.site_url, f.region, f.language, f.etag, f.last_modified, f.body_hash, f.last_fetched_at, f.last_status,
-  f.last_error, f.last_error_kind, f.error_count, f.first_error_at, f.next_poll_at, f.poll_interval_s,
-  f.moved_to, f.moved_seen, f.enabled, f.disabled_reason, f.created_at`;
+import { FEED_COLUMNS, type FeedRow } from './feeds.ts';
 
 export interface ClaimOptions {
   owner: string;

@@ -34,7 +34,8 @@ export interface FeedWithStats extends FeedRow {
   entry_count: number;
 }
 
-const FEED_COLUMNS = `f.id, f.url, f.host, coalesce(f.title_override, f.title) as title, f.title_override,
+/** Columns of a FeedRow, from `feeds f`; shared with feed-polling.ts. */
+export const FEED_COLUMNS = `f.id, f.url, f.host, coalesce(f.title_override, f.title) as title, f.title_override,
   f.site_url, f.region, f.language, f.etag, f.last_modified, f.body_hash, f.last_fetched_at, f.last_status,
   f.last_error, f.last_error_kind, f.error_count, f.first_error_at, f.next_poll_at, f.poll_interval_s,
   f.moved_to, f.moved_seen, f.enabled, f.disabled_reason, f.created_at`;

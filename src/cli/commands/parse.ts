@@ -6,7 +6,7 @@ import { createFetcher } from '../../fetch/fetcher.ts';
 import { decodeFeedBytes } from '../../fetch/charset.ts';
 import { parseFeed } from '../../parse/index.ts';
 import { FeedParseError } from '../../parse/types.ts';
-import { USER_AGENT } from '../../version.ts';
+import { fetchLimits } from '../../runtime.ts';
 import { CliError, UsageError } from '../usage.ts';
 
 /** `tributary parse <file-or-url> [--base-url URL]`: the normalised JSON on stdout. */
@@ -25,14 +25,7 @@ export async function parseCommand(args: string[]): Promise<number> {
   let effectiveBase: string | null = baseUrl;
   if (/^https?:\/\//i.test(source)) {
     const config = loadConfig();
-    const fetcher = createFetcher({
-      timeoutMs: config.FETCH_TIMEOUT_MS,
-      headersTimeoutMs: config.FETCH_HEADERS_TIMEOUT_MS,
-      maxBytes: config.FETCH_MAX_BYTES,
-      maxRedirects: config.FETCH_MAX_REDIRECTS,
-      allowPrivate: config.ALLOW_PRIVATE_NETWORKS,
-      userAgent: USER_AGENT,
-    });
+    const fetcher = createFetcher(fetchLimits(config));
     try {
       const res = await fetcher.fetchFeed({ url: source });
       if (res.kind === 'error') throw new CliError(`cannot fetch ${source}: ${res.message}`);
