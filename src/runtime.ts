@@ -6,6 +6,7 @@ import { migrate } from './store/migrate.ts';
 import { createFetcher, type Fetcher } from './fetch/fetcher.ts';
 import type { FetchLimits } from './fetch/types.ts';
 import { parseFeed } from './parse/index.ts';
+import { createParsePool } from './parse/parse-pool.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { HostGate } from './worker/host-gate.ts';
@@ -57,10 +58,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   }
   const fetcher = createFetcher(fetchLimits(config));
   const metrics = createMetrics();
+  const pool = config.PARSE_THREADS > 0 ? createParsePool(config.PARSE_THREADS) : null;
   const pollDeps: PollDeps = {
     db,
     fetcher,
-    parse: parseFeed,
+    parse: pool ? pool.parse : parseFeed,
     gate: new HostGate({ perHost: config.FETCH_PER_HOST, spacingMs: config.FETCH_HOST_SPACING_MS }),
     logger,
     metrics,
@@ -80,6 +82,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     pollDeps,
     async close() {
       await fetcher.close();
+      await pool?.close();
       if (ownDb) await db.close();
       logger.flush();
     },

@@ -102,6 +102,7 @@ const schema = z.object({
   ALLOW_PRIVATE_NETWORKS: privateNetworks,
   RATE_LIMIT_PER_MINUTE: int(600, 0, 1000000),
   DB_POOL_SIZE: int(10, 1, 200),
+  PARSE_THREADS: int(1, 0, 64),
 });
 
 export type Config = z.output<typeof schema>;

@@ -1,0 +1,24 @@
+/** Worker-thread side of the parse pool: parses feed text off the main thread. */
+import { parentPort } from 'node:worker_threads';
+import { parseFeed } from './index.ts';
+import { FeedParseError } from './types.ts';
+
+interface Job {
+  id: number;
+  text: string;
+  baseUrl: string | null;
+}
+
+parentPort!.on('message', (job: Job) => {
+  parseFeed(job.text, { baseUrl: job.baseUrl }).then(
+    (feed) => parentPort!.postMessage({ id: job.id, feed }),
+    (err: unknown) =>
+      parentPort!.postMessage({
+        id: job.id,
+        error: {
+          message: err instanceof Error ? err.message : String(err),
+          advertisedFeedUrl: err instanceof FeedParseError ? err.advertisedFeedUrl : null,
+        },
+      }),
+  );
+});
