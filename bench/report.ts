@@ -2,26 +2,9 @@ import type { ChildUsage } from './child.ts';
 import type { FarmStats } from './farm.ts';
 import type { FloorResult } from './floor.ts';
 import type { EndpointResult } from './serving.ts';
+import { checkTargets, formatTarget, formatValue, TARGETS, verdict, type TargetCheck } from './targets.ts';
 
-/**
- * Targets printed next to the measurements. The issue names the measures but no numbers, so
- * these are proposals kept in one place to be tuned; in --quick mode they are shown, never enforced.
- */
-export const TARGETS = {
-  /** Poll wall time at most this many times the floor's (download + parse, same concurrency). */
-  pollFloorRatio: 3,
-  pollPeakRssMb: 512,
-  /** Requests/s at 50 connections on 2 cores (reads), and p99 in ms. */
-  serving: {
-    '/feed.xml': { rps: 200, p99Ms: 1000 },
-    '/feed.xml If-None-Match': { rps: 1000, p99Ms: 200 },
-    items: { rps: 300, p99Ms: 500 },
-    deep: { rps: 300, p99Ms: 500 },
-    search: { rps: 50, p99Ms: 2000 },
-    region: { rps: 300, p99Ms: 500 },
-  },
-  bytesPerEntry: 6144,
-} as const;
+export { TARGETS };
 
 export interface PollPhase {
   name: string;
@@ -66,6 +49,8 @@ export interface BenchResults {
   options: Record<string, unknown>;
   polling: PollPhase[];
   serving: ServingPhase[];
+  /** The issue's targets checked against the phases above (recomputed on every save). */
+  targets: TargetCheck[];
   errors: { phase: string; message: string }[];
 }
 
@@ -78,61 +63,83 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-function servingTarget(name: string): { rps: number; p99Ms: number } {
-  const t = TARGETS.serving;
-  if (name === '/feed.xml' || name === '/feed.xml If-None-Match') return t[name];
-  if (name.includes('deep')) return t.deep;
-  if (name.includes('?q=')) return t.search;
-  if (name.includes('?region=')) return t.region;
-  return t.items;
+/** A measured value with its check, if the run has one: "3.90× ❌ vs ≤ 2×", "1.60× ✅". */
+function checked(checks: Map<string, TargetCheck>, id: string, plain: string): string {
+  const c = checks.get(id);
+  if (!c) return plain;
+  if (c.met) return `${plain} ✅`;
+  return `${plain} ❌ ${c.invalid ?? `vs ${formatTarget(c)}`}`;
+}
+
+function scaling(checks: Map<string, TargetCheck>, kind: string): string {
+  const c = checks.get(`serve:scaling:${kind}`);
+  return c ? checked(checks, c.id, formatValue(c.measured, c.unit)) : '–';
 }
 
 export function renderMarkdown(r: BenchResults): string {
+  // Recomputed rather than read from r.targets, so an older latest.json renders with today's targets.
+  const targets = checkTargets(r);
+  const checks = new Map(targets.map((c) => [c.id, c]));
   const out: string[] = [`# Tributary bench — ${r.startedAt}`, '', `${r.machine.cpus} CPUs, Node ${r.machine.node}, database: ${r.machine.backend}`, ''];
   if (r.polling.length > 0) {
-    out.push(`## Polling (target: ≤ ${TARGETS.pollFloorRatio}× the floor's wall time, peak RSS ≤ ${TARGETS.pollPeakRssMb} MB)`, '');
+    out.push(
+      `## Polling (targets: cold ≤ ${TARGETS.coldFloorRatio}× the floor and ≥ ${n0(TARGETS.ingestItemsPerSec)} new items/s; ` +
+        `warm ≤ ${TARGETS.warmFloorRatio}× the floor and < ${TARGETS.warmWallS} s; peak RSS ≤ ${TARGETS.workerPeakRssMb} MB at the most feeds)`,
+      '',
+    );
     out.push(
       table(
-        ['phase', 'feeds × items', 'wall s', 'feeds/s', 'new items/s', 'CPU s', 'peak RSS MB', 'floor s (parse / download)', 'floor CPU s', 'ratio', 'entries (expected)', 'farm 200/304'],
+        ['phase', 'feeds × items', 'wall s', 'floor s (parse / download)', 'wall ÷ floor', 'new items/s', 'feeds/s', 'CPU s', 'floor CPU s', 'peak RSS MB', 'entries (expected)', 'farm 200/304'],
         r.polling.map((p) => [
           p.name,
           `${n0(p.feeds)} × ${p.items}`,
-          n2(p.wallMs / 1000),
-          n0(p.feedsPerSec),
-          n0(p.newItemsPerSec),
-          n2(p.usage.cpuSeconds),
-          n0(p.usage.peakRssMb),
+          checked(checks, `poll:${p.name}:wall`, n2(p.wallMs / 1000)),
           `${n2(p.floorParse.wallMs / 1000)} / ${p.floorDownload ? n2(p.floorDownload.wallMs / 1000) : '–'}`,
+          checked(checks, `poll:${p.name}:floorRatio`, `${n2(p.floorRatio)}×`),
+          checked(checks, `poll:${p.name}:ingest`, n0(p.newItemsPerSec)),
+          n0(p.feedsPerSec),
+          n2(p.usage.cpuSeconds),
           n2(p.floorParse.usage.cpuSeconds),
-          `${n2(p.floorRatio)} ${ok(p.floorRatio <= TARGETS.pollFloorRatio && p.usage.peakRssMb <= TARGETS.pollPeakRssMb)}`,
+          checked(checks, `poll:${p.name}:peakRss`, n0(p.usage.peakRssMb)),
           `${n0(p.db.entries)} (${n0(p.expectedEntries)}) ${ok(p.db.entries === p.expectedEntries)}`,
           `${p.farm.ok}/${p.farm.notModified}`,
         ]),
       ),
       '',
     );
+    const cost = checks.get('poll:costPerFeed');
+    if (cost) out.push(`Cost per feed (${cost.name.replace(/^cost per feed: /, '')}): ${checked(checks, cost.id, formatValue(cost.measured, cost.unit))} (target ${formatTarget(cost)}).`, '');
     const bound = Math.max(...r.polling.map((p) => p.politenessBoundMs));
     if (bound > 0) out.push(`Per-host spacing alone bounds a round at ≥ ${n2(bound / 1000)} s (feeds per farm address × FETCH_HOST_SPACING_MS).`, '');
   }
+  const smallest = r.serving.length >= 2 ? r.serving.reduce((a, b) => (b.entries < a.entries ? b : a)) : null;
   for (const s of r.serving) {
+    const scaled = smallest !== null && s.entries > smallest.entries && s.entries === Math.max(...r.serving.map((x) => x.entries));
     out.push(`## Serving — ${n0(s.entries)} entries (${s.connections} connections × ${s.durationS} s)`, '');
     out.push(
+      `Targets: /feed.xml ≥ ${n0(TARGETS.feedXml.rps)} req/s and p99 ≤ ${TARGETS.feedXml.p99Ms} ms; If-None-Match ≥ ${n0(TARGETS.feedXmlNotModified.rps)} req/s; ` +
+        `/api/items first and deep page p99 ≤ ${TARGETS.itemsP99Ms} ms, deep ≤ ${TARGETS.deepVsFirstP99}× first; ?q= p99 ≤ ${TARGETS.searchP99Ms} ms` +
+        (scaled ? `; p99 ≤ ${TARGETS.p99ScalingRatio}× the ${n0(smallest.entries)}-entry run.` : '.'),
+      '',
+    );
+    out.push(
       table(
-        ['endpoint', 'req/s (target)', 'p50 ms', 'p99 ms (target)', 'first ms', 'statuses', ''],
-        s.endpoints.map((e) => {
-          const t = servingTarget(e.name);
-          return [
-            e.name,
-            `${n0(e.requestsPerSec)} (≥ ${t.rps})`,
-            n1(e.p50Ms),
-            `${n1(e.p99Ms)} (≤ ${t.p99Ms})`,
-            e.firstMs === null ? '–' : n1(e.firstMs),
-            Object.entries(e.statusCounts).map(([c, k]) => `${c}: ${k}`).join(', ') + (e.errors ? `, errors: ${e.errors}` : ''),
-            ok(e.requestsPerSec >= t.rps && e.p99Ms <= t.p99Ms && e.errors === 0),
-          ];
-        }),
+        ['endpoint', 'req/s', 'p50 ms', 'p99 ms', ...(scaled ? [`p99 ÷ at ${n0(smallest.entries)}`] : []), 'first ms', 'statuses'],
+        s.endpoints.map((e) => [
+          e.name,
+          checked(checks, `serve:${s.entries}:${e.kind}:rps`, n0(e.requestsPerSec)),
+          n1(e.p50Ms),
+          checked(checks, `serve:${s.entries}:${e.kind}:p99`, n1(e.p99Ms)),
+          ...(scaled ? [scaling(checks, e.kind)] : []),
+          e.firstMs === null ? '–' : n1(e.firstMs),
+          Object.entries(e.statusCounts).map(([c, k]) => `${c}: ${k}`).join(', ') + (e.errors ? `, errors: ${e.errors}` : ''),
+        ]),
       ),
       '',
+    );
+    const deep = checks.get(`serve:${s.entries}:deepVsFirst`);
+    if (deep) out.push(`Deep page p99 ÷ first page p99: ${checked(checks, deep.id, formatValue(deep.measured, deep.unit))} (target ${formatTarget(deep)}).`, '');
+    out.push(
       `Load: ${n1(s.loadSeconds)} s (${n0(s.entries / s.loadSeconds)} entries/s). Search word "${s.searchWord}" matches ${(s.searchShare * 100).toFixed(1)}% of entries. ` +
         `Cursor walk to ${n0(s.deepWalk.walked)}: ${n0(s.deepWalk.ms)} ms.` +
         (s.server ? ` API process: ${n1(s.server.cpuSeconds)} CPU s, peak RSS ${n0(s.server.peakRssMb)} MB.` : ''),
@@ -140,17 +147,31 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
   if (r.serving.length > 0) {
-    out.push(`## Storage (target: ≤ ${n0(TARGETS.bytesPerEntry)} bytes per entry)`, '');
+    const largest = Math.max(...r.serving.map((s) => s.entries));
+    out.push(`## Storage (target: ≤ ${TARGETS.kbPerEntry} KB per entry of ~1.5 KB content, indexes included, at the largest size)`, '');
     out.push(
       table(
-        ['entries', 'entries table + indexes', 'entry_sources + indexes', 'bytes per entry', ''],
+        ['entries', 'entries table + indexes', 'entry_sources + indexes', 'KB per entry'],
         r.serving.map((s) => [
           n0(s.entries),
           `${n1(s.tableBytes.entries / 2 ** 20)} MB`,
           `${n1(s.tableBytes.entrySources / 2 ** 20)} MB`,
-          n0(s.bytesPerEntry),
-          ok(s.bytesPerEntry <= TARGETS.bytesPerEntry),
+          s.entries === largest ? checked(checks, 'storage', n2(s.bytesPerEntry / 1024)) : n2(s.bytesPerEntry / 1024),
         ]),
+      ),
+      '',
+    );
+  }
+  if (targets.length > 0) {
+    const met = targets.filter((c) => c.met).length;
+    out.push(`## Targets — ${met} of ${targets.length} met`, '');
+    if (r.machine.backend.startsWith('embedded') || r.options['quick'] === true) {
+      out.push('The issue\'s targets are for a PostgreSQL server at the full sizes; this run is smaller or embedded, so read them as indicative.', '');
+    }
+    out.push(
+      table(
+        ['check', 'measured', 'target', 'result'],
+        targets.map((c) => [c.name, formatValue(c.measured, c.unit), formatTarget(c), verdict(c)]),
       ),
       '',
     );

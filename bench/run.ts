@@ -11,6 +11,7 @@ import { startFarm, type Farm } from './farm.ts';
 import type { FloorJob, FloorResult } from './floor.ts';
 import { loadEntries } from './load-entries.ts';
 import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } from './report.ts';
+import { checkTargets } from './targets.ts';
 import { driveApi } from './serving.ts';
 
 /**
@@ -160,8 +161,7 @@ async function pollRound(
 }
 
 async function pollingPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
-  for (const [i, scenario] of opts.scenarios.entries()) {
-    const last = i === opts.scenarios.length - 1;
+  for (const scenario of opts.scenarios) {
     const label = `${scenario.feeds}×${scenario.items}`;
     const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-poll-'));
     let farm: Farm | null = null;
@@ -177,7 +177,6 @@ async function pollingPhases(opts: Options, results: BenchResults, save: () => v
       log(`polling ${label}: cold`);
       results.polling.push(await pollRound(`cold ${label}`, farm, db, dir, scenario, { withDownloadFloor: true, etags, coldFloor: true }));
       save();
-      if (!last) continue;
       log(`polling ${label}: warm (nothing changed)`);
       results.polling.push(await pollRound(`warm ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
       save();
@@ -289,12 +288,16 @@ async function main(): Promise<number> {
     options: { ...opts },
     polling: [],
     serving: [],
+    targets: [],
     errors: [],
   };
   const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(resultsDir, { recursive: true });
   // Saved after every phase, so a crash late in a long run keeps what was measured.
-  const save = () => writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const save = () => {
+    results.targets = checkTargets(results);
+    writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  };
   const t0 = performance.now();
   if (!opts.skipPolling) await pollingPhases(opts, results, save);
   if (!opts.skipServing) await servingPhases(opts, results, save);

@@ -1,8 +1,12 @@
 import autocannon from 'autocannon';
 import { request } from 'undici';
 
+/** Which serving case an endpoint result is, whatever its name (the deep offset varies with size). */
+export type EndpointKind = 'feed' | 'feedNotModified' | 'first' | 'deep' | 'search' | 'region';
+
 /** One endpoint under load: autocannon with `connections` for `durationS`. */
 export interface EndpointResult {
+  kind: EndpointKind;
   name: string;
   path: string;
   requestsPerSec: number;
@@ -30,7 +34,14 @@ async function timedGet(url: string, headers: Record<string, string> = {}) {
   return { ms: performance.now() - t0, status: res.statusCode, headers: res.headers, body };
 }
 
-async function load(base: string, name: string, path: string, opts: DriveOptions, extra: { firstMs?: number | null; headers?: Record<string, string> } = {}): Promise<EndpointResult> {
+async function load(
+  base: string,
+  kind: EndpointKind,
+  name: string,
+  path: string,
+  opts: DriveOptions,
+  extra: { firstMs?: number | null; headers?: Record<string, string> } = {},
+): Promise<EndpointResult> {
   const r = await autocannon({
     url: base + path,
     connections: opts.connections,
@@ -41,6 +52,7 @@ async function load(base: string, name: string, path: string, opts: DriveOptions
   const statusCounts: Record<string, number> = {};
   for (const [code, s] of Object.entries(r.statusCodeStats)) statusCounts[code] = s.count;
   return {
+    kind,
     name,
     path,
     requestsPerSec: r.requests.average,
@@ -72,30 +84,30 @@ export async function walkCursor(base: string, offset: number): Promise<{ cursor
 /** Runs every serving case against the API at `base` in turn. */
 export async function driveApi(base: string, opts: DriveOptions, log: (s: string) => void): Promise<{ endpoints: EndpointResult[]; deepWalk: { walked: number; ms: number } }> {
   const endpoints: EndpointResult[] = [];
-  const run = async (name: string, path: string, extra: { firstMs?: number | null; headers?: Record<string, string> } = {}) => {
+  const run = async (kind: EndpointKind, name: string, path: string, extra: { firstMs?: number | null; headers?: Record<string, string> } = {}) => {
     log(`  ${name}: ${path}`);
-    endpoints.push(await load(base, name, path, opts, extra));
+    endpoints.push(await load(base, kind, name, path, opts, extra));
   };
 
   const cold = await timedGet(`${base}/feed.xml`);
   if (cold.status !== 200) throw new Error(`/feed.xml answered ${cold.status}`);
-  await run('/feed.xml', '/feed.xml', { firstMs: cold.ms });
+  await run('feed', '/feed.xml', '/feed.xml', { firstMs: cold.ms });
   const etag = cold.headers['etag'];
   if (typeof etag !== 'string') throw new Error('/feed.xml sent no ETag');
-  await run('/feed.xml If-None-Match', '/feed.xml', { headers: { 'if-none-match': etag } });
+  await run('feedNotModified', '/feed.xml If-None-Match', '/feed.xml', { headers: { 'if-none-match': etag } });
 
-  await run('/api/items first page', '/api/items?limit=50');
+  await run('first', '/api/items first page', '/api/items?limit=50');
 
   const walk = await walkCursor(base, opts.deepOffset);
   if (!walk.cursor) throw new Error(`only ${walk.walked} entries to walk, wanted ${opts.deepOffset}`);
-  await run(`/api/items ${opts.deepOffset} deep`, `/api/items?limit=50&cursor=${encodeURIComponent(walk.cursor)}`);
+  await run('deep', `/api/items ${opts.deepOffset} deep`, `/api/items?limit=50&cursor=${encodeURIComponent(walk.cursor)}`);
 
   const qPath = `/api/items?q=${encodeURIComponent(opts.searchWord)}&limit=50`;
   const firstSearch = await timedGet(base + qPath);
-  await run(`/api/items ?q=${opts.searchWord}`, qPath, { firstMs: firstSearch.ms });
+  await run('search', `/api/items ?q=${opts.searchWord}`, qPath, { firstMs: firstSearch.ms });
 
   const rPath = `/api/items?region=${encodeURIComponent(opts.region)}&limit=50`;
   const firstRegion = await timedGet(base + rPath);
-  await run(`/api/items ?region=${opts.region}`, rPath, { firstMs: firstRegion.ms });
+  await run('region', `/api/items ?region=${opts.region}`, rPath, { firstMs: firstRegion.ms });
   return { endpoints, deepWalk: { walked: walk.walked, ms: walk.ms } };
 }
