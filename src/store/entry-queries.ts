@@ -67,6 +67,11 @@ const SEARCH_CONFIGS = [
   'turkish', 'greek', 'swedish', 'danish', 'finnish', 'hungarian', 'norwegian', 'romanian',
 ] as const;
 
+/** websearch_to_tsquery syntax: "-word" (or "-\"a phrase\"") excludes. */
+function hasNegation(q: string): boolean {
+  return /(^|\s)-\S/.test(q);
+}
+
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
 function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: unknown[]): string {
   const conds: string[] = [];
@@ -83,13 +88,19 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: u
   }
   if (filter.q) {
     const q = p(filter.q);
-    // The OR over all configurations is a constant the GIN index can answer; it is a superset of the
-    // exact test, which parses the query with the entry's own configuration, the one its search
-    // vector was built with (an OR of whole queries alone would let `-word` pass whenever one
-    // stemmer spells the word differently).
+    // The OR over all configurations folds to one constant tsquery the GIN index can answer, and
+    // that the planner can estimate (common words: walk entries newest-first; rare ones: bitmap).
     const anyConfig = SEARCH_CONFIGS.map((c) => `websearch_to_tsquery('${c}', ${q})`).join(' || ');
     conds.push(`e.search @@ (${anyConfig})`);
-    conds.push(`e.search @@ websearch_to_tsquery(tributary_ts_config(e.language), ${q})`);
+    if (hasNegation(filter.q)) {
+      // With "-word" an OR of whole queries would let a row through whenever one stemmer spells the
+      // word differently: test the query parsed with the entry's own configuration, the one its
+      // vector was built with. A CASE of constant branches, so nothing is parsed per row.
+      const branches = SEARCH_CONFIGS.filter((c) => c !== 'simple')
+        .map((c) => `when '${c}'::regconfig then websearch_to_tsquery('${c}', ${q})`)
+        .join(' ');
+      conds.push(`e.search @@ (case tributary_ts_config(e.language) ${branches} else websearch_to_tsquery('simple', ${q}) end)`);
+    }
   }
   const sourceConds: string[] = [];
   if (filter.feedIds && filter.feedIds.length > 0) sourceConds.push(`s.feed_id = any(${p(filter.feedIds)}::int[])`);
