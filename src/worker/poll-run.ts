@@ -41,6 +41,10 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     gate: d.gate,
     hostOf: (f) => f.host,
     maxWaitMs: MAX_HOST_WAIT_MS,
+    // Enough look-ahead that per-host spacing on some hosts leaves no slot idle while others are free.
+    maxQueued: Math.max(o.concurrency * 8, o.batchSize * 4),
+    // Half the lease: a feed still queued then is handed back before another worker could take it.
+    maxQueuedMs: (o.leaseSeconds * 1000) / 2,
     shouldStop,
     refill: () =>
       shouldStop()

@@ -64,6 +64,8 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: (x) => x.host,
       maxWaitMs: 5000,
+      maxQueued: 100,
+      maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0, 7),
       defer: async () => undefined,
@@ -94,6 +96,8 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: () => 'one.example',
       maxWaitMs: 5000,
+      maxQueued: 100,
+      maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0),
       defer: async () => undefined,
@@ -121,6 +125,8 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: (x) => x.host,
       maxWaitMs: 1000,
+      maxQueued: 100,
+      maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0),
       defer: async (xs) => {
@@ -133,5 +139,39 @@ describe('host gate and dispatcher', () => {
     });
     expect(ran).toEqual([2]);
     expect(deferred.sort()).toEqual([1, 3]);
+  });
+});
+
+describe('dispatcher look-ahead', () => {
+  it('claims further ahead when every queued item waits for its host, so free slots find other hosts', async () => {
+    const gate = new HostGate({ perHost: 1, spacingMs: 10_000 });
+    // Batches of 4 on one crowded host, then items on other hosts.
+    const batches = [
+      Array.from({ length: 4 }, (_, i) => ({ id: i, host: 'crowded.example' })),
+      Array.from({ length: 4 }, (_, i) => ({ id: 10 + i, host: `other${i}.example` })),
+    ];
+    const ran: number[] = [];
+    const handedBack: number[] = [];
+    await dispatch({
+      concurrency: 4,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 60_000,
+      maxQueued: 50,
+      maxQueuedMs: 300,
+      shouldStop: () => false,
+      refill: async () => batches.shift() ?? [],
+      defer: async (xs) => {
+        handedBack.push(...xs.map((x) => x.id));
+      },
+      abandon: async () => undefined,
+      work: async (x) => {
+        ran.push(x.id);
+      },
+    });
+    // One request to the crowded host (spacing 10 s), all four others, and the crowded host's
+    // remaining items handed back once they had waited longer than maxQueuedMs.
+    expect(ran.sort((a, b) => a - b)).toEqual([0, 10, 11, 12, 13]);
+    expect(handedBack.sort((a, b) => a - b)).toEqual([1, 2, 3]);
   });
 });
