@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -7,6 +8,21 @@ export interface ChildUsage {
   cpuSeconds: number;
   /** Peak resident set size of the whole child process, MB. */
   peakRssMb: number;
+}
+
+/**
+ * Peak RSS of this process in KB. On Linux getrusage's maxRSS survives execve, so a child forked
+ * from the bench parent (which holds the whole farm in memory) would report the parent's size:
+ * VmHWM in /proc/self/status belongs to the new address space and is the child's own.
+ */
+function peakRssKb(maxRssKb: number): number {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return maxRssKb;
 }
 
 /** Measures `fn` inside the current process: wall time, CPU delta, peak RSS. */
@@ -21,7 +37,7 @@ export async function measured<T>(fn: () => Promise<T>): Promise<{ result: T; wa
     wallMs,
     usage: {
       cpuSeconds: (after.userCPUTime - before.userCPUTime + after.systemCPUTime - before.systemCPUTime) / 1e6,
-      peakRssMb: after.maxRSS / 1024,
+      peakRssMb: peakRssKb(after.maxRSS) / 1024,
     },
   };
 }
