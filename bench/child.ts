@@ -15,7 +15,7 @@ export interface ChildUsage {
  * from the bench parent (which holds the whole farm in memory) would report the parent's size:
  * VmHWM in /proc/self/status belongs to the new address space and is the child's own.
  */
-function peakRssKb(maxRssKb: number): number {
+export function peakRssKb(maxRssKb: number): number {
   try {
     const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]);

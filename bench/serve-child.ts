@@ -4,7 +4,7 @@ import { openDb } from '../src/store/db.ts';
 import { createApp } from '../src/api/app.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import { silentLogger } from '../src/observability/logger.ts';
-import { emitResult } from './child.ts';
+import { emitResult, peakRssKb } from './child.ts';
 
 /**
  * The real API alone in this process (so the load generator's CPU is not counted with it), on
@@ -29,7 +29,7 @@ process.on('SIGTERM', () => {
   server.closeAllConnections();
   const ru = process.resourceUsage();
   void db.close().finally(() => {
-    emitResult({ cpuSeconds: (ru.userCPUTime + ru.systemCPUTime) / 1e6, peakRssMb: ru.maxRSS / 1024 });
+    emitResult({ cpuSeconds: (ru.userCPUTime + ru.systemCPUTime) / 1e6, peakRssMb: peakRssKb(ru.maxRSS) / 1024 });
     process.exit(0);
   });
 });
