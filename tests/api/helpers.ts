@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/observability/metrics.ts';
 import type { Db } from '../../src/store/db.ts';
 import { insertFeed, type NewFeed } from '../../src/store/feeds.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
+import { emptyItem } from '../helpers/items.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
 
 export interface RunningApp {
@@ -44,18 +45,7 @@ export async function addFeed(db: Db, feed: NewFeed & { title?: string }): Promi
 }
 
 export function item(fields: Partial<NormalisedItem> & { url: string | null }): NormalisedItem {
-  return {
-    guid: fields.url,
-    title: null,
-    published: null,
-    updated: null,
-    author: null,
-    categories: [],
-    enclosures: [],
-    summary: null,
-    content_html: null,
-    ...fields,
-  };
+  return emptyItem({ guid: fields.url, ...fields });
 }
 
 export async function ingest(

@@ -2,24 +2,11 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignItemKeys, contentHash, itemKey } from '../../src/dedupe/identity.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
+import { emptyItem } from '../helpers/items.ts';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-function item(over: Partial<NormalisedItem> = {}): NormalisedItem {
-  return {
-    guid: null,
-    url: null,
-    title: null,
-    published: null,
-    updated: null,
-    author: null,
-    categories: [],
-    enclosures: [],
-    summary: null,
-    content_html: null,
-    ...over,
-  };
-}
+const item = emptyItem;
 
 describe('itemKey', () => {
   it('uses the guid first', () => {
