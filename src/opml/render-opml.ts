@@ -1,3 +1,5 @@
+import { escapeXmlAttribute } from '../xml/escape.ts';
+
 /**
  * Writes the feed list as OPML 2.0, the format every reader imports. Feeds are grouped in one
  * folder outline per region, and each feed also carries its region as `category="/<region>"`,
@@ -29,14 +31,14 @@ export function renderOpml(feeds: OpmlFeedRow[], opts: RenderOpmlOptions): strin
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<opml version="2.0">',
     '  <head>',
-    `    <title>${escapeXml(opts.title)}</title>`,
+    `    <title>${escapeXmlAttribute(opts.title)}</title>`,
     `    <dateCreated>${opts.now.toUTCString()}</dateCreated>`,
     '  </head>',
     '  <body>',
   ];
   const regions = [...byRegion.keys()].sort((a, b) => a.localeCompare(b));
   for (const region of regions) {
-    lines.push(`    <outline text="${escapeXml(region)}" title="${escapeXml(region)}">`);
+    lines.push(`    <outline text="${escapeXmlAttribute(region)}" title="${escapeXmlAttribute(region)}">`);
     for (const f of byRegion.get(region) ?? []) lines.push(`      ${feedOutline(f)}`);
     lines.push('    </outline>');
   }
@@ -56,28 +58,6 @@ function feedOutline(f: OpmlFeedRow): string {
     // A region with '/' or ',' would be cut up as a category path; the folder outline carries it whole.
     ['category', f.region && !/[/,]/.test(f.region) ? `/${f.region}` : null],
   ];
-  const written = attrs.filter((a): a is [string, string] => a[1] !== null).map(([k, v]) => `${k}="${escapeXml(v)}"`);
+  const written = attrs.filter((a): a is [string, string] => a[1] !== null).map(([k, v]) => `${k}="${escapeXmlAttribute(v)}"`);
   return `<outline ${written.join(' ')}/>`;
 }
-
-/**
- * Escapes text for an attribute or element, and drops the characters XML 1.0 cannot carry at all
- * (C0 controls, lone surrogates, U+FFFE/U+FFFF), which a feed's title can contain.
- */
-export function escapeXml(s: string): string {
-  return s
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '')
-    .replace(/[&<>"'\t\n\r]/g, (c) => ESCAPES[c] ?? c);
-}
-
-// Tabs and line breaks are written as references so attribute-value normalisation keeps them.
-const ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&apos;',
-  '\t': '&#9;',
-  '\n': '&#10;',
-  '\r': '&#13;',
-};

@@ -84,7 +84,9 @@ export async function ingestItems(
 
   const candidateKeys = candidates.map((p) => p.itemKey);
   const known = await findSources(tx, feed.id, candidateKeys);
-  const tombstoned = await findTombstonedKeys(tx, feed.id, candidateKeys);
+  // A tombstone is written when its item's source is deleted, so only unknown keys can have one:
+  // a re-poll where every item is known skips this round trip.
+  const tombstoned = await findTombstonedKeys(tx, feed.id, candidateKeys.filter((k) => !known.has(k)));
 
   const edited: Array<{ p: PreparedItem; entryId: number }> = [];
   const fresh: PreparedItem[] = [];

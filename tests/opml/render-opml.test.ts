@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { XMLValidator } from 'fast-xml-parser';
-import { renderOpml, escapeXml } from '../../src/opml/render-opml.ts';
+import { renderOpml } from '../../src/opml/render-opml.ts';
+import { escapeXmlAttribute as escapeXml } from '../../src/xml/escape.ts';
 import { parseOpml } from '../../src/opml/parse-opml.ts';
 
 const feed = (url: string, title: string | null, region: string | null, site_url: string | null = null) => ({ url, title, region, site_url });

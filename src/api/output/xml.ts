@@ -1,20 +1,6 @@
-/**
- * Characters XML 1.0 forbids: C0 controls except tab/LF/CR, lone surrogates, U+FFFE and U+FFFF.
- * The `u` flag makes a lone surrogate match on its own while a valid pair is one code point.
- */
-const ILLEGAL_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+import { stripIllegalXml } from '../../xml/escape.ts';
 
-export function stripIllegalXml(text: string): string {
-  return text.replace(ILLEGAL_XML, '');
-}
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-
-/** Text safe in XML element content and in double- or single-quoted attributes. */
-export function escapeXml(text: string | null | undefined): string {
-  if (text == null) return '';
-  return stripIllegalXml(String(text)).replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeXml, stripIllegalXml } from '../../xml/escape.ts';
 
 /** An absolute http(s) URL, normalised, or null: relative, javascript:, data: and broken URLs never reach output. */
 export function safeHttpUrl(url: string | null | undefined): string | null {
