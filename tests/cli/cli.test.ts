@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDb, backendName, type TestDb } from '../helpers/db.ts';
-import { BIN } from '../helpers/processes.ts';
+import { BIN, freePort, spawnTributary, waitFor } from '../helpers/processes.ts';
 import { startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
 import { FIXTURES } from '../helpers/paths.ts';
 
@@ -134,6 +134,48 @@ describe(`tributary CLI (${backendName})`, { timeout: 180_000 }, () => {
     expect(remove.code, remove.stderr).toBe(0);
     expect((await cli(['feeds', 'list'])).stdout).not.toContain('Fault feed');
     rmSync(opmlDir, { recursive: true, force: true });
+  });
+
+  it('poll --once takes only due feeds; --all takes every enabled feed', async () => {
+    const due = await cli(['poll', '--once']);
+    expect(due.code, due.stderr).toBe(0);
+    expect(due.stdout.trim().split('\n').at(-1)).toMatch(/^total: 0 feeds/);
+    const all = await cli(['poll', '--once', '--all']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.trim().split('\n').filter((l) => l.startsWith('feed '))).toHaveLength(2);
+    expect(all.stdout.trim().split('\n').at(-1)).toMatch(/^total: 2 feeds/);
+  });
+
+  it('migrate reports the database up to date', async () => {
+    const r = await cli(['migrate']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^up to date \(3 migrations applied before\)/);
+  });
+
+  it('start serves the bundled demo: the merged feed fills by itself, and SIGTERM exits 0', async () => {
+    const port = await freePort();
+    const svc = spawnTributary(['start'], { ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_NETWORKS: 'false', RATE_LIMIT_PER_MINUTE: '0' });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const demoFeeds = async () => {
+        const r = (await (await fetch(`${base}/api/feeds`)).json()) as { feeds: { url: string; last_status: number | null }[] };
+        return r.feeds.filter((f) => f.url.startsWith('http://127.0.0.1:') && !f.url.startsWith(server.origin));
+      };
+      const demo = await waitFor('every demo feed polled', async () => {
+        const d = await demoFeeds();
+        return d.length > 0 && d.every((f) => f.last_status !== null) ? d : null;
+      }, 120_000);
+      expect(demo).toHaveLength(6);
+      expect(demo.every((f) => f.last_status === 200)).toBe(true);
+      const feed = (await (await fetch(`${base}/feed.json?limit=200`)).json()) as { items: { title: string; _tributary?: { sources: unknown[] } }[] };
+      expect(feed.items.length).toBeGreaterThanOrEqual(30);
+      const deir = feed.items.filter((i) => i.title === 'Syria, new defeat for Isis in Deir Ezzor: the Abu Kamal crossing with Iraq reopens');
+      expect(deir).toHaveLength(1);
+      expect(deir[0]!._tributary?.sources).toHaveLength(2);
+    } finally {
+      svc.child.kill('SIGTERM');
+    }
+    expect(await svc.exited, svc.output()).toBe(0);
   });
 
   it('a refused URL is not added', async () => {
