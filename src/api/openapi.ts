@@ -45,7 +45,8 @@ export function openApiDocument(serverUrl?: string): Json {
     info: { title: 'Tributary', version: VERSION, description: 'Self-hosted news feed aggregator: merged feeds and a JSON API.' },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
-      '/': { get: { summary: 'Reader page (HTML)', tags: ['reader'], parameters: [...filterParams.filter((p) => p.name !== 'limit'), query('cursor', 'Page token from the "Older" link.', { type: 'string' })], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, '400': problem('Malformed parameter') } } },
+      '/': { get: { summary: 'Reader page (HTML)', tags: ['reader'], parameters: [...filterParams.filter((p) => p.name !== 'limit'), query('cursor', 'Page token from the "Older" link: entries older than it.', { type: 'string' }), query('newer', 'Page token from the "Newer" link: the entries just newer than it.', { type: 'string' })], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, '400': problem('Malformed parameter') } } },
+      '/items/{id}': { get: { summary: 'One entry (HTML): its content and every source as a link', tags: ['reader'], parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, '404': { description: 'HTML page: no such entry', content: { 'text/html': { schema: { type: 'string' } } } } } } },
       '/assets/reader.css': { get: { summary: 'Reader stylesheet', tags: ['reader'], responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
       '/favicon.ico': { get: { summary: 'No icon (204), so browsers stop asking', tags: ['reader'], responses: { '204': { description: 'No content' } } } },
       '/feed.xml': mergedFeed('RSS 2.0', 'application/rss+xml', false),

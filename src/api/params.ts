@@ -89,7 +89,7 @@ const itemsQuery = z.object({
   until: timestamp.optional(),
   cursor: cursor.optional(),
 });
-const readerQuery = z.object({ ...filterShape, cursor: cursor.optional() });
+const readerQuery = z.object({ ...filterShape, cursor: cursor.optional(), newer: cursor.optional() });
 
 export interface ListParams {
   filter: EntryFilter;
@@ -143,10 +143,16 @@ export function parseItemsQuery(query: unknown): ListParams {
   return { filter: { ...toFilter(p), since: p.since, until: p.until }, limit: p.limit ?? DEFAULT_LIMIT, cursor: p.cursor };
 }
 
-/** The reader page: filters and cursor, fixed page size. */
-export function parseReaderQuery(query: unknown): ListParams {
+export interface ReaderParams extends ListParams {
+  /** The page of entries just newer than this position (the "Newer" link); excludes `cursor`. */
+  newer: EntryKey | undefined;
+}
+
+/** The reader page: filters and a position (older than `cursor`, or newer than `newer`), fixed page size. */
+export function parseReaderQuery(query: unknown): ReaderParams {
   const p = parseWith(readerQuery, query, 'lenient');
-  return { filter: toFilter(p), limit: DEFAULT_LIMIT, cursor: p.cursor };
+  if (p.cursor && p.newer) throw problem([{ parameter: 'newer', reason: 'give either cursor (older entries) or newer, not both' }]);
+  return { filter: toFilter(p), limit: DEFAULT_LIMIT, cursor: p.cursor, newer: p.newer };
 }
 
 /** A path id: a positive whole number within the column's range. */
