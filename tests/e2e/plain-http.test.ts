@@ -35,9 +35,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`reader page over plain HTTP from another
     port = new URL(app.base).port;
     const feed = await addFeed(t.db, { url: 'https://eu.example/feed', title: 'Euro News Wire', region: 'europe', language: 'en' });
     await ingest(t.db, feed, series('harbour', 3, new Date('2024-05-01T12:00:00Z')), new Date('2024-05-02T00:00:00Z'));
+    // No proxy: an http_proxy in the environment must not carry the LAN address elsewhere.
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${MAPPED_HOST} 127.0.0.1`],
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-proxy-server', `--host-resolver-rules=MAP ${MAPPED_HOST} 127.0.0.1`],
     });
   });
   afterAll(async () => {
