@@ -1,4 +1,5 @@
 import type { EntryKey } from '../store/entry-queries.ts';
+import { isCalendarDate } from './calendar.ts';
 
 /** The only sort-key spelling encodeCursor ever writes: UTC, microseconds, as entry-queries' to_char gives it. */
 const SORT_KEY = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
@@ -39,9 +40,5 @@ function isSortKey(s: string): boolean {
   const m = SORT_KEY.exec(s);
   if (!m) return false;
   const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
-  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return false;
-  // Day 0 of the next month is the last day of this one (Date.UTC maps years 0–99 to 19xx, so set it).
-  const last = new Date(0);
-  last.setUTCFullYear(year, month, 0);
-  return day <= last.getUTCDate();
+  return isCalendarDate(year, month, day) && hour <= 23 && minute <= 59 && second <= 59;
 }

@@ -78,6 +78,21 @@ describe(`malformed cursors are a 400 problem, never a 500 (${backendName})`, ()
     }
   });
 
+  it.each(['since=2026-02-30', 'until=2025-02-29T10:00:00Z', 'since=2026-04-31T00:00:00%2B02:00', 'until=0000-01-01'])(
+    'an impossible date in %s is a 400 naming the parameter, not a silent roll-over',
+    async (qs) => {
+      const res = await fetch(`${app.base}/api/items?${qs}`);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { errors: { parameter: string }[] }).errors.map((e) => e.parameter)).toEqual([qs.split('=')[0]]);
+    },
+  );
+
+  it('a leap day is a date', async () => {
+    const res = await fetch(`${app.base}/api/items?since=2024-02-29&until=2024-02-29T12:00:00Z`);
+    expect(res.status).toBe(200);
+    await res.text();
+  });
+
   it('a well-formed cursor past the last row gives an empty page', async () => {
     const res = await fetch(`${app.base}/api/items?cursor=${encodeCursor({ sortAt: '0001-01-01T00:00:00.000000Z', id: 1 })}`);
     expect(res.status).toBe(200);
