@@ -34,7 +34,7 @@ async function start(t: TestDb, env: Record<string, string>): Promise<Running> {
     config,
     logger: silentLogger,
     metrics: createMetrics(),
-    checkFeedUrl: (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS, fakeLookup),
+    checkFeedUrl: async (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS),
     async refreshFeed(feedId) {
       refreshCalls.push(feedId);
       // Stands in for a poll: the route must answer with the feed as it is after this.

@@ -63,7 +63,7 @@ async function listen(rt: Runtime, config: Config): Promise<Server> {
     logger: rt.logger,
     metrics: rt.metrics,
     refreshFeed: (id) => refreshFeed(rt, id),
-    checkFeedUrl: (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS),
+    checkFeedUrl: async (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS),
   });
   return new Promise((resolve, reject) => {
     const server = app.listen(config.PORT, config.HOST, () => {
