@@ -12,6 +12,7 @@
  *    or a document that is no feed is refused; when the probe cannot answer (host down, DNS
  *    failing, HTTP error, time out), the URL is subscribed as given and the result says so.
  */
+import { setMaxListeners } from 'node:events';
 import { checkFeedUrl, type AddressAllowList } from '../fetch/address-guard.ts';
 import { startDeadline } from '../fetch/deadline.ts';
 import type { Fetcher } from '../fetch/fetcher.ts';
@@ -111,8 +112,11 @@ export async function subscribeMany(deps: SubscribeDeps, reqs: SubscriptionReque
 
   const deadlineMs = deps.importDeadlineMs ?? DEFAULT_IMPORT_DEADLINE_MS;
   const deadline = startDeadline(deadlineMs, deps.signal);
+  const concurrency = deps.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY;
+  // Every probe in flight listens to this signal (and undici adds its own): not a leak.
+  setMaxListeners(4 * concurrency + 10, deadline.signal);
   try {
-    await forEachBounded(toProbe, deps.importConcurrency ?? DEFAULT_IMPORT_CONCURRENCY, deadline.signal, async (url) => {
+    await forEachBounded(toProbe, concurrency, deadline.signal, async (url) => {
       // A probe cut off by the deadline or the shutdown is left undecided, and settled below.
       const resolution = await probe(deps, url, discover, deadline.signal).catch((err: unknown) => {
         if (deadline.signal.aborted) return null;
