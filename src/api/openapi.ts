@@ -80,11 +80,11 @@ export function openApiDocument(serverUrl?: string): Json {
       },
       '/api/feeds': {
         get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': { description: 'Feeds', content: { 'application/json': { schema: { type: 'object' } } } } } },
-        post: { summary: 'Subscribe to a feed', tags: ['admin'], security: bearer, requestBody: feedBody, responses: { '201': { description: 'Created' }, ...adminErrors, '409': problem('Already subscribed') } },
+        post: { summary: 'Subscribe to a feed, or to the feed(s) a web page advertises', tags: ['admin'], security: bearer, requestBody: feedBody, responses: { '201': { description: 'Created: the (first) feed added, with discovered_from, subscribed and unchecked' }, ...adminErrors, '409': problem('Already subscribed') } },
       },
       '/api/feeds/{id}': {
         get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': { description: 'The feed' }, '404': problem('Unknown id') } },
-        patch: { summary: 'Change title, region or enabled', tags: ['admin'], security: bearer, parameters: [pathId()], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { title: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, enabled: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Updated' }, ...adminErrors, '404': problem('Unknown id') } },
+        patch: { summary: 'Change URL (checked like a new subscription), title, region or enabled', tags: ['admin'], security: bearer, parameters: [pathId()], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { url: { type: 'string', format: 'uri' }, title: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, enabled: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Updated' }, ...adminErrors, '404': problem('Unknown id'), '409': problem('Another feed has this URL') } },
         delete: { summary: 'Unsubscribe (entries only this feed carried are removed)', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '204': { description: 'Deleted' }, ...adminErrors, '404': problem('Unknown id') } },
       },
       '/api/feeds/{id}/refresh': {
@@ -92,7 +92,7 @@ export function openApiDocument(serverUrl?: string): Json {
       },
       '/api/opml': {
         get: { summary: 'Export subscriptions as OPML', tags: ['admin'], responses: { '200': { description: 'OPML', content: { 'text/x-opml': { schema: { type: 'string' } } } } } },
-        post: { summary: 'Import subscriptions from OPML', tags: ['admin'], security: bearer, requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } } } }, responses: { '200': { description: 'Import summary' }, ...adminErrors } },
+        post: { summary: 'Import subscriptions from OPML', tags: ['admin'], security: bearer, requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } } } }, responses: { '200': { description: 'Import summary, one result per outline', content: { 'application/json': { schema: { $ref: '#/components/schemas/ImportResult' } } } }, ...adminErrors } },
       },
       '/api/openapi.json': { get: { summary: 'This document', tags: ['meta'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
       '/healthz': { get: { summary: 'Liveness', tags: ['meta'], responses: { '200': { description: 'Process up', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } } } } } },
@@ -133,7 +133,43 @@ export function openApiDocument(serverUrl?: string): Json {
           },
         },
         ItemPage: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Item' } }, next_cursor: { type: ['string', 'null'] } } },
-        FeedInput: { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' }, title: { type: 'string' }, region: { type: 'string' }, language: { type: 'string' } } },
+        FeedInput: {
+          type: 'object',
+          required: ['url'],
+          properties: {
+            url: { type: 'string', format: 'uri', description: 'A feed, or a web page that advertises feeds with <link rel="alternate">' },
+            discover: { enum: ['first', 'all'], description: 'Given a web page: subscribe its first feed (default) or every one' },
+            title: { type: 'string' },
+            region: { type: 'string' },
+            language: { type: 'string' },
+          },
+        },
+        SubscribedFeed: { type: 'object', required: ['id', 'url', 'status'], properties: { id: { type: 'integer' }, url: { type: 'string' }, status: { enum: ['added', 'existing'] } } },
+        ImportResult: {
+          type: 'object',
+          required: ['added', 'existing', 'rejected', 'skipped', 'complete', 'outlines'],
+          properties: {
+            added: { type: 'integer', description: 'Feeds added' },
+            existing: { type: 'integer', description: 'Feeds subscribed already' },
+            rejected: { type: 'array', items: { type: 'object', required: ['url', 'reason'], properties: { url: { type: 'string' }, reason: { type: 'string' } } } },
+            skipped: { type: 'integer', description: 'Outlines not decided because the server shut down meanwhile' },
+            complete: { type: 'boolean', description: 'False when a shutdown cut the import short' },
+            outlines: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['url', 'result', 'feeds', 'discovered_from', 'reason'],
+                properties: {
+                  url: { type: 'string' },
+                  result: { enum: ['added', 'existing', 'rejected', 'skipped'] },
+                  feeds: { type: 'array', items: { $ref: '#/components/schemas/SubscribedFeed' } },
+                  discovered_from: { type: ['string', 'null'], description: 'The web page the feed was found on' },
+                  reason: { type: ['string', 'null'], description: 'Why it was refused or skipped, or why it was added without being checked' },
+                },
+              },
+            },
+          },
+        },
       },
     },
   };
