@@ -76,14 +76,21 @@ const TEREDO = ipaddr.parseCIDR('2001::/32');
  */
 function embeddedIPv4(addr: ipaddr.IPv6): ipaddr.IPv4 | null {
   const b = addr.toByteArray();
-  const v4 = (offset: number, xor = 0) =>
-    new ipaddr.IPv4(b.slice(offset, offset + 4).map((x) => (x ^ xor) & 0xff));
+  const v4 = (at: number[], xor = 0) => new ipaddr.IPv4(at.map((i) => (b[i]! ^ xor) & 0xff));
+  const last32 = [12, 13, 14, 15];
   // IPv4-compatible (deprecated, ::a.b.c.d); :: and ::1 stay the IPv6 unspecified and loopback addresses.
-  if (addr.match(IPV4_COMPATIBLE) && !b.slice(0, 15).every((x) => x === 0)) return v4(12);
-  if (addr.match(NAT64) || addr.match(NAT64_LOCAL) || addr.match(IPV4_TRANSLATED)) return v4(12);
-  if (addr.match(SIX_TO_FOUR)) return v4(2);
+  if (addr.match(IPV4_COMPATIBLE) && !b.slice(0, 15).every((x) => x === 0)) return v4(last32);
+  if (addr.match(NAT64) || addr.match(IPV4_TRANSLATED)) return v4(last32);
+  if (addr.match(NAT64_LOCAL)) {
+    // A local-use translator may use any RFC 6052 layout (/48, /56, /64, /96; byte 8 is reserved):
+    // judge by the first layout that reaches a non-public address, so none of them slips through
+    // (a candidate in 0.0.0.0/8 is just the /96 layout's zero padding).
+    const layouts = [[6, 7, 9, 10], [7, 9, 10, 11], [9, 10, 11, 12]].map((at) => v4(at));
+    return layouts.find((a) => a.range() !== 'unicast' && a.octets[0] !== 0) ?? v4(last32);
+  }
+  if (addr.match(SIX_TO_FOUR)) return v4([2, 3, 4, 5]);
   // Teredo: the client's public address is the last 32 bits, inverted.
-  if (addr.match(TEREDO)) return v4(12, 0xff);
+  if (addr.match(TEREDO)) return v4(last32, 0xff);
   return null;
 }
 

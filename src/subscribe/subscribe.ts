@@ -82,8 +82,7 @@ function checkUrl(input: string, allow: AddressAllowList): { ok: true; url: stri
 export async function subscribe(deps: SubscribeDeps, req: SubscriptionRequest, discover: DiscoverMode = 'first'): Promise<Subscription> {
   const checked = checkUrl(req.url, deps.allow);
   if (!checked.ok) return { ok: false, url: req.url, reason: checked.reason };
-  const known = await findFeedsByUrl(deps.db, [checked.url]);
-  const resolution: Resolution = known.length > 0 ? { ok: true, urls: [checked.url], page: null, unchecked: null } : await probe(deps, checked.url, discover, deps.signal);
+  const resolution = await resolveOne(deps, checked.url, discover);
   if (!resolution.ok) return { ok: false, url: req.url, reason: resolution.reason };
   const [result] = await store(deps.db, [{ req, resolution }]);
   return result!;
@@ -156,12 +155,18 @@ export type UrlChange =
 export async function changeSubscriptionUrl(deps: SubscribeDeps, feedId: number, input: string): Promise<UrlChange> {
   const checked = checkUrl(input, deps.allow);
   if (!checked.ok) return { kind: 'refused', reason: checked.reason };
-  const known = await findFeedsByUrl(deps.db, [checked.url]);
-  const resolution: Resolution = known.length > 0 ? { ok: true, urls: [checked.url], page: null, unchecked: null } : await probe(deps, checked.url, 'first', deps.signal);
+  const resolution = await resolveOne(deps, checked.url, 'first');
   if (!resolution.ok) return { kind: 'refused', reason: resolution.reason };
   const change = await changeFeedUrl(deps.db, feedId, resolution.urls[0]!);
   if (change.kind !== 'changed') return change;
   return { kind: 'changed', feed: change.feed, page: resolution.page, unchecked: resolution.unchecked };
+}
+
+/** A URL subscribed already needs no probe: it is that feed. */
+async function resolveOne(deps: SubscribeDeps, url: string, discover: DiscoverMode): Promise<Resolution> {
+  const known = await findFeedsByUrl(deps.db, [url]);
+  if (known.length > 0) return { ok: true, urls: [url], page: null, unchecked: null };
+  return probe(deps, url, discover, deps.signal);
 }
 
 /**

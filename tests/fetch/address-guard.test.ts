@@ -71,7 +71,8 @@ describe('IPv6 forms that embed an IPv4 address are judged by that address', () 
     ['::ffff:0:a00:1', '10.0.0.1'], // IPv4-translated (RFC 2765)
     ['64:ff9b::a9fe:a9fe', '169.254.169.254'], // NAT64
     ['64:ff9b::127.0.0.1', '127.0.0.1'],
-    ['64:ff9b:1::c0a8:101', '192.168.1.1'], // local-use NAT64 (RFC 8215)
+    ['64:ff9b:1::c0a8:101', '192.168.1.1'], // local-use NAT64 (RFC 8215), /96 layout
+    ['64:ff9b:1:a9fe:a9:fe00:808:808', '169.254.169.254'], // local-use NAT64, /48 layout, with 8.8.8.8 in the last 32 bits
     ['2002:a9fe:a9fe::1', '169.254.169.254'], // 6to4
     ['2002:7f00:1::', '127.0.0.1'],
     ['2002:c0a8:101:1::1', '192.168.1.1'],

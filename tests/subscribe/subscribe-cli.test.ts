@@ -25,7 +25,7 @@ const PAGE = `<!doctype html><html><head><title>Blog</title>
 <link rel="alternate" type="application/json" href="/feed.json">
 </head><body></body></html>`;
 
-describe(`one way to subscribe: the CLI and the API give the same answers (${backendName})`, { timeout: 180_000 }, () => {
+describe(`one way to subscribe: the CLI and the API give the same answers (${backendName})`, { timeout: 600_000 }, () => {
   let t: TestDb;
   let cliDb: TestDb | null = null;
   let dataDir: string;
@@ -35,7 +35,7 @@ describe(`one way to subscribe: the CLI and the API give the same answers (${bac
 
   const cli = async (args: string[], extraEnv: Record<string, string> = {}) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ...extraEnv }, timeout: 60_000 });
+      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env, ...extraEnv }, timeout: 150_000 });
       return { code: 0, stdout, stderr };
     } catch (err) {
       const e = err as { code: number; stdout: string; stderr: string };
