@@ -220,6 +220,22 @@ describe(`one way to subscribe: the API (${backendName})`, { timeout: 60_000 }, 
     });
   });
 
+  it('a subscription waiting on a stalling host answers 503 when the server shuts down, and adds nothing', async () => {
+    const slow = await startApi(t);
+    try {
+      const before = site.count('/stall');
+      const pending = call(slow, 'POST', '/api/feeds', { json: { url: site.url('/stall?single') } });
+      for (let i = 0; i < 200 && site.count('/stall') === before; i++) await new Promise((res) => setTimeout(res, 50));
+      slow.shutdown.abort();
+      const r = await pending;
+      expect(r.status).toBe(503);
+      expect(r.contentType).toMatch(/^application\/problem\+json/);
+      expect((await call(api, 'GET', '/api/feeds')).data.feeds).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  });
+
   describe('PATCH /api/feeds/:id with url', () => {
     it('moves a feed to a new URL, checked like a new one: validators and failures are reset, the feed is due', async () => {
       const created = await call(api, 'POST', '/api/feeds', { json: { url: 'https://old.invalid/rss', title: 'Kept' } });

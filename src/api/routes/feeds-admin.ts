@@ -141,7 +141,7 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
 
   app.post('/api/feeds', admin, json, async (req, res) => {
     const body = parseBody(newFeedBody, req.body);
-    const sub = await subscribe(deps.subscribe, body, body.discover ?? 'first');
+    const sub = await unlessShuttingDown(deps, subscribe(deps.subscribe, body, body.discover ?? 'first'));
     if (!sub.ok) throw badRequest('url', sub.reason);
     const added = sub.feeds.filter((f) => f.status === 'added');
     const first = added[0];
@@ -169,7 +169,7 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
     await mustGetFeed(deps, id);
     let moved: { discovered_from: string | null; unchecked: string | null } | null = null;
     if (patch.url !== undefined) {
-      const change = await changeSubscriptionUrl(deps.subscribe, id, patch.url);
+      const change = await unlessShuttingDown(deps, changeSubscriptionUrl(deps.subscribe, id, patch.url));
       if (change.kind === 'refused') throw badRequest('url', change.reason);
       if (change.kind === 'taken') throw conflict(`a feed with this URL exists already (id ${change.feedId})`, { feed_id: change.feedId });
       if (change.kind === 'missing') throw notFound(`feed ${id}`);
@@ -219,6 +219,18 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
     deps.logger.info({ added: result.added, existing: result.existing, rejected: result.rejected.length, complete: result.complete }, 'OPML imported');
     res.json(result);
   });
+}
+
+/** A probe cancelled by the shutdown is no server error: 503, so the client tries again later. */
+async function unlessShuttingDown<T>(deps: ApiDeps, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (deps.subscribe.signal?.aborted) {
+      throw new HttpProblem(503, 'Service Unavailable', 'the server is shutting down; try again shortly', {});
+    }
+    throw err;
+  }
 }
 
 /** What POST /api/feeds says besides the feed: where it was found, every feed subscribed, and whether it was checked. */
