@@ -80,11 +80,11 @@ export function openApiDocument(serverUrl?: string): Json {
       },
       '/api/feeds': {
         get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': { description: 'Feeds', content: { 'application/json': { schema: { type: 'object' } } } } } },
-        post: { summary: 'Subscribe to a feed, or to the feed(s) a web page advertises', tags: ['admin'], security: bearer, requestBody: feedBody, responses: { '201': { description: 'Created: the (first) feed added, with discovered_from, subscribed and unchecked' }, ...adminErrors, '409': problem('Already subscribed') } },
+        post: { summary: 'Subscribe to a feed, or to the feed(s) a web page advertises', tags: ['admin'], security: bearer, requestBody: feedBody, responses: { '201': { description: 'Created: the (first) feed added, with discovered_from, subscribed and unchecked' }, ...adminErrors, '409': problem('Already subscribed'), '503': problem('Shutting down: try again') } },
       },
       '/api/feeds/{id}': {
         get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': { description: 'The feed' }, '404': problem('Unknown id') } },
-        patch: { summary: 'Change URL (checked like a new subscription), title, region or enabled', tags: ['admin'], security: bearer, parameters: [pathId()], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { url: { type: 'string', format: 'uri' }, title: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, enabled: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Updated' }, ...adminErrors, '404': problem('Unknown id'), '409': problem('Another feed has this URL') } },
+        patch: { summary: 'Change URL (checked like a new subscription), title, region or enabled', tags: ['admin'], security: bearer, parameters: [pathId()], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { url: { type: 'string', format: 'uri' }, title: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, enabled: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Updated' }, ...adminErrors, '404': problem('Unknown id'), '409': problem('Another feed has this URL'), '503': problem('Shutting down: try again') } },
         delete: { summary: 'Unsubscribe (entries only this feed carried are removed)', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '204': { description: 'Deleted' }, ...adminErrors, '404': problem('Unknown id') } },
       },
       '/api/feeds/{id}/refresh': {
