@@ -126,27 +126,28 @@ export function openApiDocument(serverUrl?: string): Json {
       '/api/feeds': {
         get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': jsonBody('Feeds', ref('FeedList')), ...commonErrors } },
         post: {
-          summary: 'Subscribe to a feed',
+          summary: 'Subscribe to a feed, or to the feed(s) a web page advertises',
           tags: ['admin'],
           security: bearer,
           requestBody: feedBody,
           responses: {
-            '201': jsonBody('Subscribed', ref('Feed'), { Location: { description: 'The new feed', schema: { type: 'string' } } }),
+            '201': jsonBody('Subscribed: the (first) feed added, with discovered_from, subscribed and unchecked', ref('Feed'), { Location: { description: 'The new feed', schema: { type: 'string' } } }),
             ...adminErrors,
             '409': problem('Already subscribed (feed_id names the existing feed)'),
             ...tooLarge('64 KB'),
+            '503': problem('Shutting down: try again'),
           },
         },
       },
       '/api/feeds/{id}': {
         get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': jsonBody('The feed', ref('Feed')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors } },
         patch: {
-          summary: 'Change title, region or enabled',
+          summary: 'Change URL (checked like a new subscription), title, region or enabled',
           tags: ['admin'],
           security: bearer,
           parameters: [pathId()],
           requestBody: { required: true, content: { 'application/json': { schema: ref('FeedPatch') } } },
-          responses: { '200': jsonBody('The feed as changed', ref('Feed')), ...adminErrors, '404': problem('Unknown id'), ...tooLarge('64 KB') },
+          responses: { '200': jsonBody('The feed as changed', ref('Feed')), ...adminErrors, '404': problem('Unknown id'), '409': problem('Another feed has this URL'), '503': problem('Shutting down: try again'), ...tooLarge('64 KB') },
         },
         delete: { summary: 'Unsubscribe (entries only this feed carried are removed)', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '204': { description: 'Deleted' }, ...adminErrors, '404': problem('Unknown id') } },
       },
@@ -167,7 +168,7 @@ export function openApiDocument(serverUrl?: string): Json {
           security: bearer,
           requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'text/xml': { schema: { type: 'string' } } } },
           responses: {
-            '200': jsonBody('What the import did', ref('OpmlImportResult')),
+            '200': jsonBody('What the import did, one result per outline', ref('OpmlImportResult')),
             ...adminErrors,
             ...tooLarge('1 MB'),
             '415': problem('Not sent as OPML (text/x-opml, application/xml or text/xml)'),
@@ -218,7 +219,8 @@ export function openApiDocument(serverUrl?: string): Json {
           required: ['url'],
           additionalProperties: false,
           properties: {
-            url: { type: 'string', maxLength: 2048 },
+            url: { type: 'string', maxLength: 2048, description: 'A feed, or a web page that advertises feeds with <link rel="alternate">' },
+            discover: { enum: ['first', 'all'], description: 'Given a web page: subscribe its first feed (default) or every one' },
             title: { type: ['string', 'null'], maxLength: 300 },
             region: { type: ['string', 'null'], maxLength: 100 },
             language: { type: ['string', 'null'], description: 'Language tag (en, it, ar-SY) when the feed names none' },
@@ -228,7 +230,7 @@ export function openApiDocument(serverUrl?: string): Json {
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { title: { type: ['string', 'null'], maxLength: 300 }, region: { type: ['string', 'null'], maxLength: 100 }, enabled: { type: 'boolean' } },
+          properties: { url: { type: 'string', maxLength: 2048 }, title: { type: ['string', 'null'], maxLength: 300 }, region: { type: ['string', 'null'], maxLength: 100 }, enabled: { type: 'boolean' } },
         },
         Feed: {
           type: 'object',
@@ -282,11 +284,27 @@ export function openApiDocument(serverUrl?: string): Json {
         },
         OpmlImportResult: {
           type: 'object',
-          required: ['added', 'existing', 'rejected'],
+          required: ['added', 'existing', 'rejected', 'skipped', 'complete', 'outlines'],
           properties: {
-            added: { type: 'integer', minimum: 0 },
-            existing: { type: 'integer', minimum: 0, description: 'Outlines already subscribed' },
+            added: { type: 'integer', description: 'Feeds added' },
+            existing: { type: 'integer', description: 'Feeds subscribed already' },
             rejected: { type: 'array', items: { type: 'object', required: ['url', 'reason'], properties: { url: { type: 'string' }, reason: { type: 'string' } } } },
+            skipped: { type: 'integer', description: 'Outlines not decided because the server shut down meanwhile' },
+            complete: { type: 'boolean', description: 'False when a shutdown cut the import short' },
+            outlines: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['url', 'result', 'feeds', 'discovered_from', 'reason'],
+                properties: {
+                  url: { type: 'string' },
+                  result: { enum: ['added', 'existing', 'rejected', 'skipped'] },
+                  feeds: { type: 'array', items: { $ref: '#/components/schemas/SubscribedFeed' } },
+                  discovered_from: { type: ['string', 'null'], description: 'The web page the feed was found on' },
+                  reason: { type: ['string', 'null'], description: 'Why it was refused or skipped, or why it was added without being checked' },
+                },
+              },
+            },
           },
         },
         JsonFeed: {
@@ -301,6 +319,7 @@ export function openApiDocument(serverUrl?: string): Json {
             items: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, url: { type: 'string' }, title: { type: 'string' }, content_html: { type: 'string' }, date_published: { type: 'string', format: 'date-time' } } } },
           },
         },
+        SubscribedFeed: { type: 'object', required: ['id', 'url', 'status'], properties: { id: { type: 'integer' }, url: { type: 'string' }, status: { enum: ['added', 'existing'] } } },
       },
     },
   };

@@ -10,7 +10,7 @@ import {
   type NewEntryRow,
 } from './entries.ts';
 import { findSources, insertSources, updateSources, type NewSourceRow, type SourceChange } from './entry-sources.ts';
-import { findTombstonedKeys } from './tombstones.ts';
+import { markListedTombstones } from './tombstones.ts';
 
 export interface IngestFeed {
   id: number;
@@ -86,7 +86,7 @@ export async function ingestItems(
   const known = await findSources(tx, feed.id, candidateKeys);
   // A tombstone is written when its item's source is deleted, so only unknown keys can have one:
   // a re-poll where every item is known skips this round trip.
-  const tombstoned = await findTombstonedKeys(tx, feed.id, candidateKeys.filter((k) => !known.has(k)));
+  const tombstoned = await markListedTombstones(tx, feed.id, candidateKeys.filter((k) => !known.has(k)), opts.now);
 
   const edited: Array<{ p: PreparedItem; entryId: number }> = [];
   const fresh: PreparedItem[] = [];
