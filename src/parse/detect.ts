@@ -48,7 +48,8 @@ export function detectFormat(text: string): Detection {
  */
 function rootElement(text: string): { name: string; attrs: string } | null {
   const head = text.slice(0, 64 * 1024);
-  const known = /<((?:[A-Za-z_][\w.-]*:)?(?:rss|RDF|feed)|html|HTML)([\s/>][^<>]*)?>/.exec(head);
+  // The ">" may be missing (a root tag cut short is still the root: the loose pass recovers it).
+  const known = /<((?:[A-Za-z_][\w.-]*:)?(?:rss|RDF|feed)|html|HTML)(?=[\s/>])([^<>]*)/.exec(head);
   const any = /<([A-Za-z_][\w.:-]*)([\s/>][^<>]*)?>/.exec(head);
   const m = known ?? any;
   return m ? { name: m[1] ?? '', attrs: m[2] ?? '' } : null;

@@ -53,6 +53,8 @@ const PREFIXES: ReadonlyMap<string, string> = new Map([
   ['http://www.w3.org/xml/1998/namespace', 'xml'],
 ]);
 
+const CANONICAL_PREFIXES = new Set(['atom', ...PREFIXES.values()]);
+
 /** Elements whose value is text or markup: child elements inside them are content, not structure. */
 const TEXT_CONSTRUCTS = new Set([
   'title', 'subtitle', 'summary', 'content', 'rights', 'tagline', 'info', 'copyright', 'description',
@@ -126,7 +128,8 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
     const known = PREFIXES.get(lower) ?? PREFIXES.get(lower.replace(/\/?$/, '/'));
     if (known !== undefined) return known;
     if (lower.includes('itunes.com/dtds/podcast')) return 'itunes';
-    return prefix;
+    // An unknown namespace keeps its prefix, unless that prefix is one of ours (dc: bound elsewhere).
+    return CANONICAL_PREFIXES.has(prefix) ? `x-${prefix}` : prefix;
   };
 
   const qualify = (raw: string, namespaces: Map<string, string>, isAttribute: boolean): string => {
