@@ -116,6 +116,11 @@ function firstNode(node: unknown, ...names: string[]): XNode | null {
   return null;
 }
 
+/** xml:lang, with "en_US" read as the "en-US" it means (a language element is kept as written). */
+function xmlLang(node: unknown): string | null {
+  return attr(node, 'xml:lang')?.replace(/_/g, '-') ?? null;
+}
+
 function nodeText(node: XNode | null): string | null {
   const t = text(node)?.trim();
   return t ? t : null;
@@ -151,7 +156,7 @@ function rssChannelMeta(channel: XNode | null, root: XElement): Pick<RawFeed, 't
     title: textConstruct(firstNode(channel, 'title', 'dc:title', 'atom:title'), 'html'),
     // Only a text <link>: an attribute-only one is an atom:link in the default namespace.
     link: firstText(channel, 'link') ?? atomLink(children(channel, 'atom:link')),
-    language: firstText(channel, 'language', 'dc:language') ?? attr(channel, 'xml:lang') ?? attr(root, 'xml:lang'),
+    language: firstText(channel, 'language', 'dc:language') ?? xmlLang(channel) ?? xmlLang(root),
     ttlSeconds: rssTtlSeconds(channel),
   };
 }
@@ -227,7 +232,7 @@ function atomFeed(root: XElement, format: 'atom1' | 'atom03'): RawFeed {
     base: attr(root, 'xml:base'),
     title: atomText(child(root, 'title'), format),
     link: atomLink(children(root, 'link')),
-    language: attr(root, 'xml:lang') ?? firstText(root, 'dc:language'),
+    language: xmlLang(root) ?? firstText(root, 'dc:language'),
     ttlSeconds: null,
     items: children(root, 'entry').map((entry) => atomEntry(entry, format, feedAuthors)),
   };

@@ -17,7 +17,7 @@ import { decodeHTMLStrict, replaceCodePoint } from 'entities/decode';
 
 const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 const XML_PREDEFINED = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
-const ROOT_START = /<(?:rss|feed|rdf:RDF|RDF|[A-Za-z_][\w.-]*:(?:RDF|feed))[\s>/]/;
+const ROOT_START = /<(?:rss|feed|rdf:RDF|RDF|[A-Za-z_][\w.-]*:(?:RDF|feed|rss))[\s>/]/;
 const MAX_REFERENCE_NAME = 32;
 /** An internal entity longer than this is not expanded. */
 const MAX_ENTITY_VALUE = 1024;
@@ -85,6 +85,9 @@ function documentStart(text: string): number {
   const prolog = text.indexOf('<?xml');
   const root = text.search(ROOT_START);
   if (prolog !== -1 && (root === -1 || prolog < root)) return prolog;
+  // No prolog: a DOCTYPE before the root still declares the document's entities.
+  const doctype = text.search(/<!DOCTYPE\s/i);
+  if (doctype !== -1 && (root === -1 || doctype < root)) return doctype;
   if (root !== -1) return root;
   const firstTag = text.indexOf('<');
   return firstTag === -1 ? text.length : firstTag;
