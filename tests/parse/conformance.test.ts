@@ -171,6 +171,19 @@ describe('people, categories, language', () => {
     expect(parsed.items[0]?.categories).toEqual(['politics', 'world']);
   });
 
+  it('keeps JSON Feed titles, authors and tags literal (the spec says they are plain text)', async () => {
+    const parsed = await parseFeed(
+      JSON.stringify({
+        version: 'https://jsonfeed.org/version/1.1',
+        title: 'AT&amp;T <b>news</b>',
+        items: [{ id: 'j1', title: 'Use <b> for bold &amp; more', authors: [{ name: '<i>Ann</i>' }], tags: ['<tag>'], content_text: 'x' }],
+      }),
+      { baseUrl: null },
+    );
+    expect(parsed.feed.title).toBe('AT&amp;T <b>news</b>');
+    expect(parsed.items[0]).toMatchObject({ title: 'Use <b> for bold &amp; more', author: '<i>Ann</i>', categories: ['<tag>'] });
+  });
+
   it('reads the feed language from xml:lang and dc:language, case preserved', async () => {
     expect((await parse('language-xml-lang.xml')).feed.language).toBe('pt-BR');
     expect((await parse('language-dc.rdf')).feed.language).toBe('zh-Hant-TW');
