@@ -197,7 +197,7 @@ function rssItem(item: XNode): RawItem {
     published: firstText(item, 'pubDate', 'dc:date', 'dcterms:issued', 'dcterms:created', 'atom:published', 'issued'),
     updated: firstText(item, 'dc:modified', 'dcterms:modified', 'atom:updated'),
     authors: rssAuthors(item),
-    categories: [...allTexts(item, 'category'), ...allTexts(item, 'dc:subject')].map((value) => ({ value, kind: 'html' as const })),
+    categories: [...allTexts(item, 'category'), ...moduleCategories(item)].map((value) => ({ value, kind: 'html' as const })),
     enclosures: [
       ...children(item, 'enclosure').map((e) => ({ url: attr(e, 'url'), type: attr(e, 'type'), length: attr(e, 'length') })),
       ...mediaContents(item),
@@ -206,6 +206,16 @@ function rssItem(item: XNode): RawItem {
     // RSS text is HTML by convention (RSS 2.0 description "may contain entity-encoded HTML").
     summary: summaryNode !== null ? textConstruct(summaryNode, 'html') : null,
   };
+}
+
+/** dc:subject, media:category, and itunes:category's text attribute (nested subcategories too). */
+function moduleCategories(node: XNode): string[] {
+  const itunes = (parent: unknown): string[] =>
+    children(parent, 'itunes:category').flatMap((c) => {
+      const label = attr(c, 'text');
+      return [...(label !== null ? [label] : []), ...itunes(c)];
+    });
+  return [...allTexts(node, 'dc:subject'), ...allTexts(node, 'media:category'), ...itunes(node)];
 }
 
 function rssAuthors(item: XNode): RawText[] {
@@ -263,7 +273,7 @@ function atomEntry(entry: XNode, format: 'atom1' | 'atom03', feedAuthors: RawTex
         const term = attr(c, 'term') ?? text(c);
         return term !== null ? [{ value: term, kind: 'html' as const }] : [];
       }),
-      ...allTexts(entry, 'dc:subject').map((value) => ({ value, kind: 'html' as const })),
+      ...moduleCategories(entry).map((value) => ({ value, kind: 'html' as const })),
     ],
     enclosures: [
       ...links

@@ -171,6 +171,11 @@ describe('people, categories, language', () => {
     expect(parsed.items[0]?.categories).toEqual(['politics', 'world']);
   });
 
+  it('takes categories from category, dc:subject, media:category and itunes:category', async () => {
+    const parsed = await parse('categories-modules.xml');
+    expect(parsed.items[0]?.categories).toEqual(['Plain', 'Subject', 'Media/Category', 'Technology', 'Gadgets']);
+  });
+
   it('keeps JSON Feed titles, authors and tags literal (the spec says they are plain text)', async () => {
     const parsed = await parseFeed(
       JSON.stringify({
