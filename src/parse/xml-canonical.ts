@@ -20,8 +20,8 @@
  *   does not orphan the items after it. Every well-formed item survives a broken one.
  * The output only contains what strict XML allows, so sax no longer refuses it.
  */
-import { Parser } from 'htmlparser2';
 import { decodeXML } from 'entities';
+import { looseXmlEvents } from './xml-events.ts';
 import { resolveBase } from './url.ts';
 
 /** Set on a text construct whose value is HTML built from child elements (never taken from input). */
@@ -93,9 +93,9 @@ interface Capture {
   openTag: string;
   base: string | null;
   /** The XML form while no child element has been seen (text and CDATA as written). */
-  xml: string[];
-  /** The HTML form (CDATA escaped, child elements as tags). */
-  html: string[];
+  xml: string;
+  /** The HTML form (CDATA escaped, child elements as tags). Strings, not arrays: V8 concatenates ropes cheaply. */
+  html: string;
   hasElements: boolean;
   depth: number;
   stripWrapper: boolean;
@@ -111,7 +111,6 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
   const out: string[] = [];
   const stack: OpenElement[] = [];
   let capture: Capture | null = null;
-  let inCdata = false;
   const rootScope: Scope = { namespaces: new Map(), base: absoluteOrNull(docBase) };
   let rootSeen = false;
   // The root's prefix names the document's own vocabulary (<r:rss xmlns:r="…">, <atom:feed …>).
@@ -147,9 +146,26 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
     return canonical === '' ? local : `${canonical}:${local}`;
   };
 
-  const parser = new Parser(
-    {
-      onopentag(rawName, attribs) {
+  // Canonical element names per namespace scope: almost every element shares its parent's scope,
+  // so the name mapping (and its validity check) is done once per distinct raw name.
+  let cachedScope: Map<string, string> | null = null;
+  let nameCache = new Map<string, string | null>();
+  const elementName = (rawName: string, namespaces: Map<string, string>): string | null => {
+    if (namespaces !== cachedScope) {
+      cachedScope = namespaces;
+      nameCache = new Map();
+    }
+    let name = nameCache.get(rawName);
+    if (name === undefined) {
+      const qualified = qualify(rawName, namespaces, false);
+      name = XML_NAME.test(qualified) ? qualified : null;
+      nameCache.set(rawName, name);
+    }
+    return name;
+  };
+
+  looseXmlEvents(xml, {
+      open(rawName, attribs) {
         const parent = scopeOf();
         // Namespace declarations first: they apply to the element that carries them.
         let namespaces = parent.namespaces;
@@ -176,8 +192,8 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
           return;
         }
 
-        const name = qualify(rawName, namespaces, false);
-        if (!XML_NAME.test(name)) {
+        const name = elementName(rawName, namespaces);
+        if (name === null) {
           stack.push({ name: null, namespaces, base });
           return;
         }
@@ -199,8 +215,8 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
             stackIndex: stack.length - 1,
             openTag: tag,
             base,
-            xml: [],
-            html: [],
+            xml: '',
+            html: '',
             hasElements: false,
             depth: 0,
             // RFC 4287 §3.1.1.3: the xhtml div is a wrapper, not content.
@@ -216,7 +232,7 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
         out.push(`${tag}>`);
       },
 
-      onclosetag(rawName) {
+      close(rawName) {
         const top = stack[stack.length - 1];
         if (top === undefined) return;
         if (capture !== null) {
@@ -235,16 +251,16 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
         if (top.name !== null) out.push(`</${top.name}>`);
       },
 
-      ontext(data) {
+      text(data, inCdata) {
         if (stack.length === 0) return; // junk outside the root
         if (capture !== null) {
           if (inCdata) {
-            capture.xml.push(`<![CDATA[${data}]]>`);
-            capture.html.push(escapeHtmlText(data));
+            capture.xml += `<![CDATA[${data}]]>`;
+            capture.html += escapeHtmlText(data);
           } else {
             const text = data.includes('<') ? data.replace(/</g, '&lt;') : data;
-            capture.xml.push(text);
-            capture.html.push(text);
+            capture.xml += text;
+            capture.html += text;
           }
           if (capture.depth === 0 && !capture.topText && /\S/.test(data)) capture.topText = true;
           return;
@@ -252,17 +268,7 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
         if (inCdata) out.push(`<![CDATA[${data}]]>`);
         else out.push(data.includes('<') ? data.replace(/</g, '&lt;') : data);
       },
-
-      oncdatastart() {
-        inCdata = true;
-      },
-      oncdataend() {
-        inCdata = false;
-      },
-      // Comments and processing instructions carry nothing a reader sees.
-    },
-    { xmlMode: true, decodeEntities: false },
-  );
+  });
 
   /** Appends a child element's start tag to the construct's HTML; false when its name is unusable. */
   function captureOpen(c: Capture, rawName: string, attribs: Record<string, string>, base: string | null): boolean {
@@ -281,7 +287,7 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
       const value = base !== c.base && base !== null && HTML_URL_ATTRIBUTES.has(key) ? resolveUrlAttr(raw, base) : raw;
       tag += ` ${localName(key)}="${value.replace(/"/g, '&quot;')}"`;
     }
-    c.html.push(`${tag}>`);
+    c.html += `${tag}>`;
     if (c.depth === 0 && c.topElements === 1) c.wrapStart = c.html.length;
     c.depth++;
     return true;
@@ -291,35 +297,24 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
     c.depth--;
     const local = localName(rawName);
     if (c.depth === 0 && c.topElements === 1) c.wrapEnd = c.html.length;
-    if (!VOID_ELEMENTS.has(local.toLowerCase())) c.html.push(`</${local}>`);
+    if (!VOID_ELEMENTS.has(local.toLowerCase())) c.html += `</${local}>`;
   }
 
   function finishCapture(c: Capture, into: string[]): null {
     into.push(c.openTag);
     if (!c.hasElements) {
-      into.push('>', ...c.xml, `</${c.name}>`);
+      into.push('>', c.xml, `</${c.name}>`);
       return null;
     }
     let html = c.html;
     if (c.stripWrapper && c.topElements === 1 && !c.topText && c.firstTopName === 'div') {
       html = html.slice(c.wrapStart, c.wrapEnd);
     }
-    into.push(` ${MARKUP_ATTRIBUTE}="1"><![CDATA[`, html.join('').replace(/]]>/g, ']]]]><![CDATA[>'), `]]></${c.name}>`);
+    into.push(` ${MARKUP_ATTRIBUTE}="1"><![CDATA[`, html.replace(/]]>/g, ']]]]><![CDATA[>'), `]]></${c.name}>`);
     return null;
   }
 
-  parser.end(xml);
-  // Close what the document left open (a truncated feed), innermost first.
-  // (The callbacks above assign `capture`; TypeScript cannot see that.)
-  const open = capture as Capture | null;
-  if (open !== null) {
-    while (stack.length - 1 > open.stackIndex) {
-      const el = stack.pop();
-      if (el?.name) captureClose(open, el.name);
-    }
-    finishCapture(open, out);
-    stack.pop();
-  }
+  // Containers stay open in `stack` until here: close them, innermost first.
   for (let i = stack.length - 1; i >= 0; i--) {
     const name = stack[i]?.name;
     if (name) out.push(`</${name}>`);

@@ -8,7 +8,8 @@
  *   long is not expanded: it stays visible text like any undefined entity. So billion laughs and
  *   XXE cost one linear pass and no memory;
  * - HTML named entities (&eacute; &nbsp; &rsquo;) → numeric references XML knows;
- * - a bare "&" or an unknown entity → "&amp;" (the text shows as written);
+ * - a bare "&" or an unknown entity → "&amp;" (the text shows as written), and a "<" that cannot
+ *   start a tag ("a < b", "<3") → "&lt;";
  * - C0 control characters, U+FFFE/U+FFFF and references to them → removed;
  *   C1 references (&#150;, written by windows-1252 tools) → the characters they meant.
  * CDATA sections, comments and processing instructions are copied without entity changes.
@@ -52,6 +53,9 @@ export function repairXml(text: string): string {
       i = repairReference(doc, i, replace, entities);
     } else if (c === 60 /* < */ && (doc.charCodeAt(i + 1) === 33 /* ! */ || doc.charCodeAt(i + 1) === 63 /* ? */)) {
       i = markupDeclaration(doc, i, replace, entities);
+    } else if (c === 60 /* < */ && !startsMarkup(doc.charCodeAt(i + 1))) {
+      replace(i, i + 1, '&lt;'); // "a < b", "<3", "<<<": XML says these cannot be tags, so they are text
+      i++;
     } else if ((c < 0x20 && c !== 0x9 && c !== 0xa && c !== 0xd) || c === 0xfffe || c === 0xffff) {
       replace(i, i + 1, ''); // a character XML forbids: drop it
       i++;
@@ -184,6 +188,11 @@ function referenceEnd(doc: string, at: number): number {
   const start = i;
   while (i - start < MAX_REFERENCE_NAME && (isLetter(doc.charCodeAt(i)) || isDigit(doc.charCodeAt(i)))) i++;
   return doc.charCodeAt(i) === 59 ? i + 1 : -1;
+}
+
+/** Whether a "<" followed by `c` can start a tag: a name start character or "/" (XML 1.0 §2.3). */
+function startsMarkup(c: number): boolean {
+  return isLetter(c) || c === 47 /* / */ || c === 95 /* _ */ || c === 58 /* : */ || c >= 0xc0;
 }
 
 function isDigit(c: number): boolean {

@@ -118,9 +118,10 @@ describe('repairXml', () => {
     expect(repairXml('<a><![CDATA[a & b &eacute;\u0001]]><!-- & --></a>')).toBe('<a><![CDATA[a & b &eacute;]]><!-- & --></a>');
   });
   it('is linear on dense input', () => {
-    const started = performance.now();
-    const out = repairXml(`<a>${'&'.repeat(100_000)}${'&lt;'.repeat(100_000)}${'&eacute;'.repeat(20_000)}</a>`);
-    expect(performance.now() - started).toBeLessThan(1000);
+    const input = `<a>${'&'.repeat(100_000)}${'&lt;'.repeat(100_000)}${'&eacute;'.repeat(20_000)}</a>`;
+    const out = repairXml(input);
+    // CPU time, best of three: a busy machine must not fail a test about algorithmic cost.
+    expect(fastestCpuMs(() => repairXml(input))).toBeLessThan(1000);
     expect(out.length).toBe(3 + 500_000 + 400_000 + 120_000 + 4);
   });
 });
