@@ -3,14 +3,15 @@
  * anything that can run code or restyle the page goes: scripts, styles, frames, forms, event
  * handlers and non-web URLs. Data: URLs are refused everywhere (images too).
  *
- * One pass of htmlparser2's tokenizer (HTML mode, the same parser browsers' rules are modelled on)
- * with an allow-list, rather than sanitize-html: that library builds a frame object per tag and
+ * One pass of htmlparser2's tokenizer (HTML mode: raw-text elements, entities and attribute
+ * syntax as browsers read them) with an allow-list and our own element stack, rather than
+ * sanitize-html: that library builds a frame object per tag and
  * re-scans text per event, and was the largest single cost of a cold poll. Here every event is
  * a few string pushes, so dense input ("&lt;" × 195 KB, a run of stray "<") stays linear.
  * Everything written is rebuilt from parsed parts: tag names from the allow-list, attribute
  * values and text escaped, URLs resolved and checked. Nothing from the input is copied raw.
  */
-import { Parser } from 'htmlparser2';
+import { Tokenizer } from 'htmlparser2';
 import { resolveLinkUrl, resolveWebUrl } from './url.ts';
 
 const ALLOWED_TAGS = new Set([
@@ -40,7 +41,7 @@ const PLAIN_ATTRIBUTES: Readonly<Record<string, ReadonlySet<string>>> = {
 };
 const NO_ATTRIBUTES: ReadonlySet<string> = new Set();
 
-/** Written as `<x />` with no end tag. */
+/** Allowed void elements, written as `<x />`. */
 const VOID_TAGS = new Set(['br', 'hr', 'img', 'col', 'source', 'wbr']);
 
 /**
@@ -52,43 +53,121 @@ const NON_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'option', 'templat
 /** Elements an HTML parser reads as raw text up to their end tag. */
 const RAW_TEXT_ELEMENTS = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'template']);
 
+/** A start tag of one of these closes an open <p> (HTML's implied end tags, the common cases). */
+const CLOSES_P = new Set([
+  'address', 'article', 'aside', 'blockquote', 'details', 'div', 'dl', 'fieldset', 'figcaption', 'figure', 'footer',
+  'form', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'header', 'hr', 'main', 'nav', 'ol', 'p', 'pre', 'section', 'table', 'ul',
+]);
+const IMPLIED_CLOSE: Readonly<Record<string, ReadonlySet<string>>> = {
+  li: new Set(['li']),
+  dt: new Set(['dt', 'dd']),
+  dd: new Set(['dt', 'dd']),
+  tr: new Set(['tr', 'td', 'th']),
+  td: new Set(['td', 'th']),
+  th: new Set(['td', 'th']),
+  thead: new Set(['thead', 'tbody', 'tfoot', 'tr', 'td', 'th']),
+  tbody: new Set(['thead', 'tbody', 'tfoot', 'tr', 'td', 'th']),
+  tfoot: new Set(['thead', 'tbody', 'tfoot', 'tr', 'td', 'th']),
+};
+const HTML_VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'param', 'source', 'track', 'wbr']);
+
+interface OpenElement {
+  name: string;
+  /** Whether its end tag is written (allowed and not inside skipped content). */
+  written: boolean;
+  skipping: boolean;
+}
+
 /** Sanitises `html` and resolves its links and media sources against `base`; null when nothing visible is left. */
 export function sanitizeContent(html: string, base: string | null): string | null {
+  const input = closeSelfClosedRawText(html);
   const out: string[] = [];
+  // Our own stack (push/pop, a count per open name) rather than htmlparser2's Parser, whose
+  // unshift/indexOf stack is quadratic on deeply nested input (50,000 nested <b> took seconds).
+  const stack: OpenElement[] = [];
+  const openCount = new Map<string, number>();
   let skipDepth = 0;
-  // Per open element: whether its end tag is written (allowed, non-void, not skipped).
-  const written: boolean[] = [];
-  const parser = new Parser(
+  let tagName = '';
+  let attribs: Record<string, string> = {};
+  let attribName = '';
+  let attribValue = '';
+
+  const pop = (): void => {
+    const el = stack.pop();
+    if (el === undefined) return;
+    openCount.set(el.name, (openCount.get(el.name) ?? 1) - 1);
+    if (el.skipping) skipDepth--;
+    else if (el.written) out.push(`</${el.name}>`);
+  };
+  const openTagEnd = (): void => {
+    const name = tagName;
+    const implied = CLOSES_P.has(name) ? P_ONLY : IMPLIED_CLOSE[name];
+    if (implied !== undefined) {
+      while (stack.length > 0 && implied.has(stack[stack.length - 1]?.name ?? '')) pop();
+    }
+    const skipping = skipDepth > 0 || NON_TEXT_TAGS.has(name);
+    const tag = skipping || !ALLOWED_TAGS.has(name) ? null : openTag(name, attribs, base);
+    if (tag !== null) out.push(tag);
+    if (HTML_VOID.has(name)) return;
+    if (skipping) skipDepth++;
+    stack.push({ name, written: tag !== null, skipping });
+    openCount.set(name, (openCount.get(name) ?? 0) + 1);
+  };
+
+  const tokenizer = new Tokenizer(
+    { xmlMode: false, decodeEntities: true },
     {
-      onopentag(name, attribs) {
-        if (skipDepth > 0 || NON_TEXT_TAGS.has(name)) {
-          skipDepth++;
-          written.push(false);
-          return;
+      onopentagname(start, end) {
+        tagName = input.slice(start, end).toLowerCase();
+        attribs = {};
+      },
+      onattribname(start, end) {
+        attribName = input.slice(start, end).toLowerCase();
+        attribValue = '';
+      },
+      onattribdata(start, end) {
+        attribValue += input.slice(start, end);
+      },
+      onattribentity(codepoint) {
+        attribValue += String.fromCodePoint(codepoint);
+      },
+      onattribend() {
+        if (!Object.hasOwn(attribs, attribName)) attribs[attribName] = attribValue;
+      },
+      onopentagend: openTagEnd,
+      // HTML ignores the "/" of <div/>; raw-text elements were closed by closeSelfClosedRawText.
+      onselfclosingtag: openTagEnd,
+      onclosetag(start, end) {
+        const name = input.slice(start, end).toLowerCase();
+        if ((openCount.get(name) ?? 0) === 0) return; // a stray end tag
+        while (stack.length > 0) {
+          const top = stack[stack.length - 1]?.name;
+          pop();
+          if (top === name) return;
         }
-        const tag = ALLOWED_TAGS.has(name) ? openTag(name, attribs, base) : null;
-        if (tag !== null) out.push(tag);
-        written.push(tag !== null && !VOID_TAGS.has(name));
       },
-      onclosetag(name) {
-        if (skipDepth > 0) {
-          skipDepth--;
-          written.pop();
-          return;
-        }
-        if (written.pop() === true) out.push(`</${name}>`);
+      ontext(start, end) {
+        if (skipDepth === 0) out.push(escapeText(input.slice(start, end)));
       },
-      ontext(text) {
-        if (skipDepth === 0) out.push(escapeText(text));
+      ontextentity(codepoint) {
+        if (skipDepth === 0) out.push(escapeText(String.fromCodePoint(codepoint)));
       },
-      // Comments, CDATA and processing instructions are never shown.
+      // Comments, CDATA, declarations and processing instructions are never shown.
+      oncdata() {},
+      oncomment() {},
+      ondeclaration() {},
+      onprocessinginstruction() {},
+      onend() {},
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
   );
-  parser.end(closeSelfClosedRawText(html));
+  tokenizer.write(input);
+  tokenizer.end();
+  while (stack.length > 0) pop();
   const clean = out.join('').trim();
   return clean === '' ? null : clean;
 }
+
+const P_ONLY: ReadonlySet<string> = new Set(['p']);
 
 /**
  * The start tag to write, or null when the element is dropped (an image or source with no usable
