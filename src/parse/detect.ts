@@ -27,7 +27,8 @@ export function detectFormat(text: string): Detection {
     case 'rss':
       return { kind: 'xml', format: version !== null && /^0\.9/.test(version.trim()) ? 'rss09' : 'rss2' };
     case 'rdf':
-      return { kind: 'xml', format: 'rss1' };
+      // RSS 0.90 is RDF too, told apart by its namespace.
+      return { kind: 'xml', format: /my\.netscape\.com\/rdf\/simple\/0\.9/i.test(root.attrs) ? 'rss09' : 'rss1' };
     case 'feed':
       return {
         kind: 'xml',

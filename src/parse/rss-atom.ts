@@ -54,7 +54,7 @@ const parser = new RawDocumentParser();
  * strict parser only rejects what is not a feed at all.
  */
 export async function parseXmlFeed(xml: string, format: FeedFormat, docBase: string | null): Promise<RawFeed> {
-  const kind: DocumentKind = format === 'atom1' || format === 'atom03' ? 'atom' : format === 'rss1' ? 'rdf' : 'rss';
+  const kind: DocumentKind = format === 'atom1' || format === 'atom03' ? 'atom' : 'rss';
   const source = canonicalXml(xml, kind, docBase);
   // parseString is typed as returning rss-parser's Output; our builders return RawDocument instead.
   const doc = (await parser.parseString(source)) as unknown as RawDocument;
@@ -62,7 +62,7 @@ export async function parseXmlFeed(xml: string, format: FeedFormat, docBase: str
     case 'atom':
       return atomFeed(doc.root, format === 'atom03' ? 'atom03' : 'atom1');
     case 'rdf':
-      return rdfFeed(doc.root);
+      return rdfFeed(doc.root, format === 'rss09' ? 'rss09' : 'rss1');
     case 'rss':
       return rssFeed(doc.root, format === 'rss09' ? 'rss09' : 'rss2');
   }
@@ -144,11 +144,11 @@ function rssFeed(root: XElement, format: 'rss2' | 'rss09'): RawFeed {
   };
 }
 
-function rdfFeed(root: XElement): RawFeed {
+function rdfFeed(root: XElement, format: 'rss1' | 'rss09'): RawFeed {
   const channel = child(root, 'channel');
   // RSS 1.0 puts items beside the channel; some publishers nest them anyway.
   const items = [...children(root, 'item'), ...children(channel, 'item')];
-  return { format: 'rss1', base: attr(root, 'xml:base'), ...rssChannelMeta(channel, root), items: items.map(rssItem) };
+  return { format, base: attr(root, 'xml:base'), ...rssChannelMeta(channel, root), items: items.map(rssItem) };
 }
 
 function rssChannelMeta(channel: XNode | null, root: XElement): Pick<RawFeed, 'title' | 'link' | 'language' | 'ttlSeconds'> {

@@ -27,7 +27,8 @@ import { resolveBase } from './url.ts';
 /** Set on a text construct whose value is HTML built from child elements (never taken from input). */
 export const MARKUP_ATTRIBUTE = 'tributary-markup';
 
-export type DocumentKind = 'atom' | 'rss' | 'rdf';
+/** Atom documents own the Atom namespace (unprefixed); in RSS family documents Atom elements are atom:. */
+export type DocumentKind = 'atom' | 'rss';
 
 const ATOM_NAMESPACES = new Set(['http://www.w3.org/2005/atom', 'http://purl.org/atom/ns#']);
 

@@ -57,6 +57,12 @@ describe('namespaces are matched by URI, not by prefix', () => {
     expect(parsed.items[0]).toMatchObject({ url: 'https://r.example/1', title: 'Prefixed RSS 2.0 item' });
   });
 
+  it('reads RSS 0.90 (RDF in the Netscape namespace) as rss09', async () => {
+    const parsed = await parse('rss090.rdf');
+    expect(parsed.format).toBe('rss09');
+    expect(parsed.items.map((i) => [i.title, i.url])).toEqual([['An RSS 0.90 item', 'https://rss090.example/1']]);
+  });
+
   it('maps content:, dc:, media: and itunes: under unusual prefixes, and not a dc: prefix bound elsewhere', async () => {
     const parsed = await parse('ns-module-prefixes.xml');
     expect(parsed.items[0]).toMatchObject({
