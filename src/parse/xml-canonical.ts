@@ -166,109 +166,109 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
   };
 
   looseXmlEvents(xml, {
-      open(rawName, attribs) {
-        const parent = scopeOf();
-        // Namespace declarations first: they apply to the element that carries them.
-        let namespaces = parent.namespaces;
-        for (const key in attribs) {
-          if (key === 'xmlns' || key.startsWith('xmlns:')) {
-            if (namespaces === parent.namespaces) namespaces = new Map(parent.namespaces);
-            namespaces.set(key === 'xmlns' ? '' : key.slice(6), decodeXML(attribs[key] ?? ''));
-          }
+    open(rawName, attribs) {
+      const parent = scopeOf();
+      // Namespace declarations first: they apply to the element that carries them.
+      let namespaces = parent.namespaces;
+      for (const key in attribs) {
+        if (key === 'xmlns' || key.startsWith('xmlns:')) {
+          if (namespaces === parent.namespaces) namespaces = new Map(parent.namespaces);
+          namespaces.set(key === 'xmlns' ? '' : key.slice(6), decodeXML(attribs[key] ?? ''));
         }
-        if (!rootSeen) {
-          rootSeen = true;
-          const colon = rawName.indexOf(':');
-          const local = rawName.slice(colon + 1);
-          if (colon !== -1 && (local === 'rss' || local === 'feed')) {
-            ownNamespace = namespaces.get(rawName.slice(0, colon))?.trim().toLowerCase() ?? null;
-          }
+      }
+      if (!rootSeen) {
+        rootSeen = true;
+        const colon = rawName.indexOf(':');
+        const local = rawName.slice(colon + 1);
+        if (colon !== -1 && (local === 'rss' || local === 'feed')) {
+          ownNamespace = namespaces.get(rawName.slice(0, colon))?.trim().toLowerCase() ?? null;
         }
-        const declaredBase = attribs['xml:base'];
-        const base = declaredBase !== undefined ? resolveBaseKeepingRelative(decodeXML(declaredBase), parent.base) : parent.base;
+      }
+      const declaredBase = attribs['xml:base'];
+      const base = declaredBase !== undefined ? resolveBaseKeepingRelative(decodeXML(declaredBase), parent.base) : parent.base;
 
-        if (capture !== null) {
-          const kept = captureOpen(capture, rawName, attribs, base);
-          stack.push({ name: kept ? rawName : null, namespaces, base });
-          return;
-        }
+      if (capture !== null) {
+        const kept = captureOpen(capture, rawName, attribs, base);
+        stack.push({ name: kept ? rawName : null, namespaces, base });
+        return;
+      }
 
-        const name = elementName(rawName, namespaces);
-        if (name === null) {
-          stack.push({ name: null, namespaces, base });
-          return;
-        }
-        let tag = `<${name}`;
-        if (declaredBase !== undefined && base !== null) tag += ` xml:base="${escapeAttr(escapeAmp(base))}"`;
-        for (const key in attribs) {
-          if (key === 'xmlns' || key.startsWith('xmlns:') || key === 'xml:base' || key === MARKUP_ATTRIBUTE) continue;
-          const attrName = qualify(key, namespaces, true);
-          if (!XML_NAME.test(attrName)) continue;
-          const raw = attribs[key] ?? '';
-          const value = URL_ATTRIBUTES.has(attrName) && base !== null ? resolveUrlAttr(raw, base) : raw;
-          tag += ` ${attrName}="${escapeAttr(value)}"`;
-        }
-        stack.push({ name, namespaces, base });
-        if (TEXT_CONSTRUCTS.has(name)) {
-          const type = (attribs.type ?? '').trim().toLowerCase();
-          capture = {
-            name,
-            stackIndex: stack.length - 1,
-            openTag: tag,
-            base,
-            xml: '',
-            html: '',
-            hasElements: false,
-            depth: 0,
-            // RFC 4287 §3.1.1.3: the xhtml div is a wrapper, not content.
-            stripWrapper: type === 'xhtml',
-            topElements: 0,
-            topText: false,
-            firstTopName: null,
-            wrapStart: 0,
-            wrapEnd: 0,
-          };
-          return;
-        }
-        out.push(`${tag}>`);
-      },
+      const name = elementName(rawName, namespaces);
+      if (name === null) {
+        stack.push({ name: null, namespaces, base });
+        return;
+      }
+      let tag = `<${name}`;
+      if (declaredBase !== undefined && base !== null) tag += ` xml:base="${escapeAttr(escapeAmp(base))}"`;
+      for (const key in attribs) {
+        if (key === 'xmlns' || key.startsWith('xmlns:') || key === 'xml:base' || key === MARKUP_ATTRIBUTE) continue;
+        const attrName = qualify(key, namespaces, true);
+        if (!XML_NAME.test(attrName)) continue;
+        const raw = attribs[key] ?? '';
+        const value = URL_ATTRIBUTES.has(attrName) && base !== null ? resolveUrlAttr(raw, base) : raw;
+        tag += ` ${attrName}="${escapeAttr(value)}"`;
+      }
+      stack.push({ name, namespaces, base });
+      if (TEXT_CONSTRUCTS.has(name)) {
+        const type = (attribs.type ?? '').trim().toLowerCase();
+        capture = {
+          name,
+          stackIndex: stack.length - 1,
+          openTag: tag,
+          base,
+          xml: '',
+          html: '',
+          hasElements: false,
+          depth: 0,
+          // RFC 4287 §3.1.1.3: the xhtml div is a wrapper, not content.
+          stripWrapper: type === 'xhtml',
+          topElements: 0,
+          topText: false,
+          firstTopName: null,
+          wrapStart: 0,
+          wrapEnd: 0,
+        };
+        return;
+      }
+      out.push(`${tag}>`);
+    },
 
-      close(rawName) {
-        const top = stack[stack.length - 1];
-        if (top === undefined) return;
-        if (capture !== null) {
-          if (stack.length - 1 > capture.stackIndex) {
-            stack.pop();
-            if (top.name !== null) captureClose(capture, rawName);
-            return;
-          }
-          capture = finishCapture(capture, out);
+    close(rawName) {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return;
+      if (capture !== null) {
+        if (stack.length - 1 > capture.stackIndex) {
           stack.pop();
+          if (top.name !== null) captureClose(capture, rawName);
           return;
         }
-        // Containers stay open: they are closed once, at the end of the document.
-        if (top.name !== null && CONTAINERS.has(top.name)) return;
+        capture = finishCapture(capture, out);
         stack.pop();
-        if (top.name !== null) out.push(`</${top.name}>`);
-      },
+        return;
+      }
+      // Containers stay open: they are closed once, at the end of the document.
+      if (top.name !== null && CONTAINERS.has(top.name)) return;
+      stack.pop();
+      if (top.name !== null) out.push(`</${top.name}>`);
+    },
 
-      text(data, inCdata) {
-        if (stack.length === 0) return; // junk outside the root
-        if (capture !== null) {
-          if (inCdata) {
-            capture.xml += `<![CDATA[${data}]]>`;
-            capture.html += escapeHtmlText(data);
-          } else {
-            const text = data.includes('<') ? data.replace(/</g, '&lt;') : data;
-            capture.xml += text;
-            capture.html += text;
-          }
-          if (capture.depth === 0 && !capture.topText && /\S/.test(data)) capture.topText = true;
-          return;
+    text(data, inCdata) {
+      if (stack.length === 0) return; // junk outside the root
+      if (capture !== null) {
+        if (inCdata) {
+          capture.xml += `<![CDATA[${data}]]>`;
+          capture.html += escapeHtmlText(data);
+        } else {
+          const text = data.includes('<') ? data.replace(/</g, '&lt;') : data;
+          capture.xml += text;
+          capture.html += text;
         }
-        if (inCdata) out.push(`<![CDATA[${data}]]>`);
-        else out.push(data.includes('<') ? data.replace(/</g, '&lt;') : data);
-      },
+        if (capture.depth === 0 && !capture.topText && /\S/.test(data)) capture.topText = true;
+        return;
+      }
+      if (inCdata) out.push(`<![CDATA[${data}]]>`);
+      else out.push(data.includes('<') ? data.replace(/</g, '&lt;') : data);
+    },
   });
 
   /** Appends a child element's start tag to the construct's HTML; false when its name is unusable. */
