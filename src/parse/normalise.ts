@@ -6,7 +6,7 @@
 import { parseDate } from './date.ts';
 import { sanitizeContent } from './sanitize.ts';
 import { repairDoubleEncoding } from './mojibake.ts';
-import { collapseWhitespace, decodeEntities, hasMarkup, htmlToText, nonEmpty, textToHtml, truncateOnWord } from './text.ts';
+import { collapseWhitespace, hasMarkup, htmlToText, nonEmpty, textToHtml, truncateOnWord } from './text.ts';
 import type { Enclosure, FeedFormat, NormalisedItem, ParsedFeed } from './types.ts';
 import { resolveBase, resolveWebUrl } from './url.ts';
 
