@@ -114,6 +114,16 @@ describe('repairXml', () => {
     expect(repairXml('<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY a "b>c">]>\n<rss/>')).toBe('<?xml version="1.0"?>\n\n<rss/>');
     expect(repairXml('junk <rss version="2.0"/>')).toBe('<rss version="2.0"/>');
   });
+  it('expands plain-text internal entities within a budget, and never markup, nested or too long ones', () => {
+    const k = 'k'.repeat(1000);
+    const doc = `<!DOCTYPE rss [<!ENTITY k "${k}"><!ENTITY long "${'x'.repeat(2000)}"><!ENTITY amp2 "&#38;"><!ENTITY q '"quoted"'>]><rss>${'&k;'.repeat(100)}&long;&amp2;<a t="&q;"/></rss>`;
+    const out = repairXml(doc);
+    const expanded = out.split('&#107;&#107;').length > 1 ? (out.match(new RegExp(`(?:&#107;){1000}`, 'g')) ?? []).length : 0;
+    expect(expanded).toBe(65); // 64 KB of expansions, then the rest stay literal
+    expect(out).toContain('&amp;k;&amp;long;&amp;amp2;'); // the 66th reference, the long entity and one that expands to "&"
+    expect(out).toContain('<a t="&#34;&#113;'); // a quote in an attribute is a reference, not the end of the value
+  });
+
   it('leaves CDATA and comments alone except for forbidden characters', () => {
     expect(repairXml('<a><![CDATA[a & b &eacute;\u0001]]><!-- & --></a>')).toBe('<a><![CDATA[a & b &eacute;]]><!-- & --></a>');
   });
