@@ -64,6 +64,8 @@ const TEXT_CONSTRUCTS = new Set([
   'atom:title', 'atom:subtitle', 'atom:summary', 'atom:content', 'atom:rights',
 ]);
 
+const FEED_ROOTS = new Set(['rss', 'feed', 'RDF']);
+
 /** Containers that stay open to the end of the document (a stray close tag must not orphan items). */
 const CONTAINERS = new Set(['rss', 'channel', 'feed', 'rdf:RDF']);
 
@@ -167,6 +169,9 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
 
   looseXmlEvents(xml, {
     open(rawName, attribs) {
+      // Elements outside the feed's root (a PHP warning's <b> after the prolog) are junk; a feed
+      // root inside one (after an unclosed <br>) is still the root.
+      if (stack.length === 0 && !FEED_ROOTS.has(localName(rawName))) return;
       const parent = scopeOf();
       // Namespace declarations first: they apply to the element that carries them.
       let namespaces = parent.namespaces;
@@ -234,6 +239,7 @@ export function canonicalXml(xml: string, kind: DocumentKind, docBase: string | 
     },
 
     close(rawName) {
+      if (stack.length === 0) return; // the end of junk outside the root
       const top = stack[stack.length - 1];
       if (top === undefined) return;
       if (capture !== null) {

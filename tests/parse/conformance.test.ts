@@ -233,6 +233,12 @@ describe('documents publishers get wrong', () => {
     expect(parsed.items.map((i) => i.title)).toEqual(['Still read', 'Also read']);
   });
 
+  it('skips markup junk between the prolog and the root (an unclosed <br> included)', async () => {
+    const parsed = await parse('broken-junk-after-prolog.xml');
+    expect(parsed.feed.title).toBe('PHP warning after the prolog');
+    expect(parsed.items.map((i) => i.title)).toEqual(['Still read']);
+  });
+
   it('keeps the good items around a broken one', async () => {
     const parsed = await parse('broken-middle.xml');
     expect(parsed.items.map((i) => i.title)).toEqual(['Good before', 'Bad unclosed markup', 'Good after']);
