@@ -74,10 +74,13 @@ function isElement(node: unknown): node is XElement {
   return typeof node === 'object' && node !== null && !Array.isArray(node);
 }
 
+const NONE: XNode[] = [];
+
+/** Child elements named `name` (xml2js puts only strings and element objects in these arrays). */
 function children(node: unknown, name: string): XNode[] {
-  if (!isElement(node)) return [];
+  if (!isElement(node)) return NONE;
   const value = node[name];
-  return Array.isArray(value) ? value.filter((v): v is XNode => typeof v === 'string' || isElement(v)) : [];
+  return Array.isArray(value) ? (value as XNode[]) : NONE;
 }
 
 function child(node: unknown, name: string): XNode | null {
@@ -127,7 +130,14 @@ function nodeText(node: XNode | null): string | null {
 }
 
 function allTexts(node: unknown, ...names: string[]): string[] {
-  return names.flatMap((name) => children(node, name).map(text)).filter((t): t is string => t !== null);
+  const out: string[] = [];
+  for (const name of names) {
+    for (const c of children(node, name)) {
+      const t = text(c);
+      if (t !== null) out.push(t);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- RSS 0.9x / 2.0 and RSS 1.0
@@ -210,12 +220,17 @@ function rssItem(item: XNode): RawItem {
 
 /** dc:subject, media:category, and itunes:category's text attribute (nested subcategories too). */
 function moduleCategories(node: XNode): string[] {
-  const itunes = (parent: unknown): string[] =>
-    children(parent, 'itunes:category').flatMap((c) => {
-      const label = attr(c, 'text');
-      return [...(label !== null ? [label] : []), ...itunes(c)];
-    });
-  return [...allTexts(node, 'dc:subject'), ...allTexts(node, 'media:category'), ...itunes(node)];
+  const out = allTexts(node, 'dc:subject', 'media:category');
+  itunesCategories(node, out);
+  return out;
+}
+
+function itunesCategories(parent: unknown, into: string[]): void {
+  for (const c of children(parent, 'itunes:category')) {
+    const label = attr(c, 'text');
+    if (label !== null) into.push(label);
+    itunesCategories(c, into);
+  }
 }
 
 function rssAuthors(item: XNode): RawText[] {
