@@ -12,6 +12,9 @@ import { sameEvent, type MatchRules } from './match.ts';
  * the oldest (lowest id) and the others are merged into it: their ids redirect to the survivor.
  */
 
+/** STORY_WINDOW's default: reports of one event come within hours, rarely after three days. */
+export const DEFAULT_STORY_WINDOW_SECONDS = 72 * 3600;
+
 export interface NewStoryEntry extends StoryText {
   entryId: number;
   /** Sort time (publication clamped to first sight), ms since the epoch. */
