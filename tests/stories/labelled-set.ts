@@ -61,3 +61,25 @@ export function loadLabelledSet(): LabelledItem[] {
     .sort((a, b) => a.item.published.getTime() - b.item.published.getTime() || a.i - b.i)
     .map(({ item }, index) => ({ ...item, index }));
 }
+
+/** One labelled report as a feed item of its outlet. */
+export function asFeedItem(x: LabelledItem): {
+  guid: string;
+  url: string;
+  title: string;
+  published: string;
+  summary: string;
+} {
+  return {
+    guid: `${x.outlet}-${x.index}`,
+    url: `https://${x.outlet}.example/news/${x.story}/${x.index}`,
+    title: x.title,
+    published: x.published.toISOString(),
+    summary: x.lead,
+  };
+}
+
+/** Scores predicted story ids (by set index) for a subset of the labelled set. */
+export function scoreOf(items: readonly LabelledItem[], predicted: (x: LabelledItem) => number | string) {
+  return items.map((x) => ({ gold: x.story, predicted: predicted(x), negativeGroup: x.negativeGroup }));
+}
