@@ -1,10 +1,10 @@
 import { assignStories, storyProbe, type NewStoryEntry } from '../stories/assign.ts';
 import type { Queryable } from './db.ts';
-import { findStoryCandidates, insertStoryMembers, mergeStories, upsertStories, type StorySpan } from './stories.ts';
+import { findStoryCandidates, insertStoryMembers, lockStoryLanguages, mergeStories, upsertStories, type StorySpan } from './stories.ts';
 
 /**
- * Puts a batch of just-inserted entries into stories, in the ingest transaction: one look-up of
- * candidates sharing a band key within the window, then at most three writes (stories, members with
+ * Puts a batch of just-inserted entries into stories, in the ingest transaction: a per-language
+ * lock, one look-up of candidates sharing a band key within the window, then at most three writes (stories, members with
  * their buckets, merges). Entries are taken in id order, which is their arrival order, so the
  * result is deterministic and "older" means a lower id.
  */
@@ -12,6 +12,7 @@ export async function assignEntryStories(tx: Queryable, entries: readonly NewSto
   if (entries.length === 0) return;
   const ordered = [...entries].sort((a, b) => a.entryId - b.entryId);
   const probes = ordered.map(storyProbe);
+  await lockStoryLanguages(tx, probes.map((p) => p.lang));
   const candidates = await findStoryCandidates(
     tx,
     probes.map((p, i) => ({ lang: p.lang, at: ordered[i]!.at, bandKeys: p.bandKeys })),

@@ -12,6 +12,24 @@ export interface StoryProbeRow {
   bandKeys: readonly number[];
 }
 
+// Advisory lock class for story assignment; the second key is the language's hash.
+const STORY_LOCK_CLASS = 7361030;
+const LOCK_LANGUAGES = `
+select count(pg_advisory_xact_lock(${STORY_LOCK_CLASS}, hashtext(l)))
+from (select distinct l from unnest($1::text[]) as u(l) order by l) as langs`;
+
+/**
+ * Serialises story assignment per language until commit. Without it, two feeds ingested at once
+ * (two workers, or one worker's concurrent polls) each miss the other's uncommitted entries and
+ * split every story they share. Taken after the entries are written, so it is held only for the
+ * story statements and the rest of the poll's transaction. Under READ COMMITTED the next statement
+ * takes a new snapshot, which sees what the previous holder committed.
+ */
+export async function lockStoryLanguages(tx: Queryable, languages: readonly string[]): Promise<void> {
+  if (languages.length === 0) return;
+  await tx.query(LOCK_LANGUAGES, [languages]);
+}
+
 const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, array_agg(distinct b.band_key) as band_keys
 from unnest($1::bigint[], $2::timestamptz[], $3::text[]) as q(band_key, at, language)
