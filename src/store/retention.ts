@@ -1,5 +1,6 @@
 import type { Db, Queryable } from './db.ts';
 import { bumpChangeSeq, deleteOrphanEntryRows } from './entries.ts';
+import { deleteStoryBucketsBefore } from './stories.ts';
 
 export interface RetentionOptions {
   /** Entries whose sort_at is before this are deleted. */
@@ -44,7 +45,11 @@ export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Prom
     if (deleted > 0) await bumpChangeSeq(db);
     total += deleted;
     // A short batch means nothing (unlocked) is left; each full batch removed rows, so this ends.
-    if (deleted < batchSize) return total;
+    if (deleted < batchSize) {
+      // Story band buckets carry their entry's sort_at and no foreign key: same cut-off, one pass.
+      await deleteStoryBucketsBefore(db, opts.olderThan);
+      return total;
+    }
   }
 }
 

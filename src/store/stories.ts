@@ -30,39 +30,52 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
   await tx.query(LOCK_LANGUAGES, [languages]);
 }
 
+// Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
+// statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
 const FIND_CANDIDATES = `
-select m.entry_id, m.story_id, m.language, m.at, m.features, array_agg(distinct b.band_key) as band_keys
-from unnest($1::bigint[], $2::timestamptz[], $3::text[]) as q(band_key, at, language)
-join story_buckets b
-  on b.band_key = q.band_key
- and b.at between q.at - make_interval(secs => $4) and q.at + make_interval(secs => $4)
-join story_members m on m.entry_id = b.entry_id and m.language = q.language
-group by m.entry_id`;
+select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
+from (
+  select b.entry_id, array_agg(distinct b.band_key) as band_keys
+  from unnest($1::bigint[], $2::timestamptz[]) as q(band_key, at)
+  cross join lateral (
+    select b.entry_id, b.band_key from story_buckets b
+    where b.band_key = q.band_key
+      and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
+  ) b
+  group by b.entry_id
+) c
+cross join lateral (select * from story_members m where m.entry_id = c.entry_id limit 1) m`;
 
-/** Stored entries sharing a band key with any probe, in its language and within the window of its time. */
+/**
+ * Stored entries sharing a band key with a probe within the window of its time. Band keys are
+ * hashed with the language, so one language never finds another's entries.
+ */
 export async function findStoryCandidates(tx: Queryable, probes: readonly StoryProbeRow[], windowSeconds: number): Promise<StoryMember[]> {
+  const seen = new Set<string>();
   const keys: number[] = [];
   const ats: string[] = [];
-  const langs: string[] = [];
   for (const p of probes) {
     const at = new Date(p.at).toISOString();
     for (const k of p.bandKeys) {
+      // Entries of one batch often share keys and times (one story, one poll): probe each pair once.
+      const id = `${k}@${at}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
       keys.push(k);
       ats.push(at);
-      langs.push(p.lang);
     }
   }
   if (keys.length === 0) return [];
-  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string[]; band_keys: Array<number | string> }>(
+  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
-    [keys, ats, langs, windowSeconds],
+    [keys, ats, windowSeconds],
   );
   return r.rows.map((row) => ({
     entryId: Number(row.entry_id),
     storyId: Number(row.story_id),
     lang: row.language,
     at: new Date(row.at).getTime(),
-    features: row.features,
+    features: row.features === '' ? [] : row.features.split(' '),
     // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
     bandKeys: row.band_keys.map(Number),
   }));
@@ -93,20 +106,18 @@ export async function upsertStories(tx: Queryable, spans: readonly StorySpan[]):
 const INSERT_MEMBERS = `
 with members as (
   insert into story_members (entry_id, story_id, language, at, features)
-  select x.entry_id, x.story_id, x.language, x.at, array(select jsonb_array_elements_text(x.features::jsonb))
-  from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
-    as x(entry_id, story_id, language, at, features)
+  select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
 )
 insert into story_buckets (band_key, at, entry_id)
 select * from unnest($6::bigint[], $7::timestamptz[], $8::bigint[])`;
 
-/** Records new entries' stories and their band buckets (one statement). */
+/** Records new entries' stories and features, and their band buckets (one statement). */
 export async function insertStoryMembers(tx: Queryable, members: readonly StoryMembership[]): Promise<void> {
   if (members.length === 0) return;
+  const ats = members.map((m) => new Date(m.at).toISOString());
   const bucketKeys: number[] = [];
   const bucketAts: string[] = [];
   const bucketEntries: number[] = [];
-  const ats = members.map((m) => new Date(m.at).toISOString());
   members.forEach((m, i) => {
     for (const k of m.bandKeys) {
       bucketKeys.push(k);
@@ -119,7 +130,7 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     members.map((m) => m.storyId),
     members.map((m) => m.lang),
     ats,
-    members.map((m) => JSON.stringify(m.features)),
+    members.map((m) => m.features.join(' ')),
     bucketKeys,
     bucketAts,
     bucketEntries,
@@ -146,4 +157,10 @@ where t.id = r.into_id`;
 export async function mergeStories(tx: Queryable, merges: ReadonlyArray<{ from: number; into: number }>): Promise<void> {
   if (merges.length === 0) return;
   await tx.query(MERGE_STORIES, [merges.map((m) => m.from), merges.map((m) => m.into)]);
+}
+
+/** Deletes band buckets of entries older than retention keeps (their at is the entry's sort_at). */
+export async function deleteStoryBucketsBefore(tx: Queryable, before: Date): Promise<number> {
+  const r = await tx.query(`delete from story_buckets where at < $1::timestamptz`, [before.toISOString()]);
+  return r.rowCount;
 }

@@ -7,7 +7,7 @@
  * verified exactly (match.ts), so a spurious candidate costs a comparison, a missed one costs recall.
  * Keys are 52-bit integers: exact in a JS number, a bigint column with a b-tree index in SQL.
  */
-export const BANDS = 16;
+export const BANDS = 12;
 export const ROWS = 1;
 
 const SEEDS = Array.from({ length: BANDS * ROWS }, (_, i) => mix32(0x9e3779b9 ^ Math.imul(i + 1, 0x85ebca6b)));
