@@ -20,6 +20,7 @@ export const IN_TITLE = 2;
 
 /** The lead is the start of the summary: enough for the who/what/where, not the whole article. */
 const LEAD_TOKENS = 30;
+const LEAD_CHARS = 600;
 /** A headline with this share of capitalised words is in Title Case: its capitals say nothing. */
 const TITLE_CASE_SHARE = 0.6;
 
@@ -34,7 +35,8 @@ export interface StoryText {
 
 export function storyFeatures(text: StoryText): Map<string, number> {
   const title = text.title ?? '';
-  const summary = text.summary ?? '';
+  // The lead is the first LEAD_TOKENS words: a long summary is not read past where they can be.
+  const summary = (text.summary ?? '').slice(0, LEAD_CHARS);
   const lang = languageKey(text.language, title + summary);
   const titleTokens = tokenise(title, lang);
   const leadTokens = tokenise(summary, lang).slice(0, LEAD_TOKENS);
@@ -65,7 +67,9 @@ export function storyLanguage(text: StoryText): string {
 }
 
 export function encodeFeatures(features: ReadonlyMap<string, number>): string[] {
-  return [...features].map(([word, flags]) => `${flags}${word}`).sort();
+  const out: string[] = [];
+  for (const [word, flags] of features) out.push(`${flags}${word}`);
+  return out;
 }
 
 export function decodeFeatures(encoded: readonly string[]): Map<string, number> {

@@ -32,22 +32,26 @@ const ARABIC_LETTER_VARIANTS: Record<string, string> = {
   '\u06cc': '\u064a', // Persian ya → ya
   '\u06a9': '\u0643', // keheh → kaf
 };
-const ARABIC_VARIANT_RE = /[\u0671\u0649\u0629\u06cc\u06a9]/g;
-/** Arabic-Indic and Eastern Arabic-Indic digits. */
-const EASTERN_DIGIT_RE = /[\u0660-\u0669\u06f0-\u06f9]/g;
-/** Combining marks: Latin accents after NFD, Arabic tashkeel and hamza-above/below, superscript alef. */
-const MARK_RE = /\p{M}/gu;
-const TATWEEL_RE = /\u0640/g;
+/** Combining marks: Latin accents after NFKD, Arabic tashkeel and hamza-above/below, superscript alef. */
+const MARK_RE = /^\p{M}$/u;
 
 /** Case, accents, Arabic letter variants, vowel marks and tatweel folded; digits made ASCII. */
 export function foldText(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(MARK_RE, '')
-    .replace(TATWEEL_RE, '')
-    .replace(ARABIC_VARIANT_RE, (c) => ARABIC_LETTER_VARIANTS[c] ?? c)
-    .replace(EASTERN_DIGIT_RE, (c) => String((c.charCodeAt(0) - (c.charCodeAt(0) >= 0x06f0 ? 0x06f0 : 0x0660)) % 10))
-    .toLowerCase();
+  // One pass after NFKD: drop marks and tatweel, map variant letters and Eastern digits.
+  const decomposed = text.normalize('NFKD');
+  let out = '';
+  for (const ch of decomposed) {
+    const c = ch.charCodeAt(0);
+    if (c < 0x80) {
+      out += ch;
+      continue;
+    }
+    if (c === 0x0640 || MARK_RE.test(ch)) continue;
+    if (c >= 0x0660 && c <= 0x0669) out += String(c - 0x0660);
+    else if (c >= 0x06f0 && c <= 0x06f9) out += String(c - 0x06f0);
+    else out += ARABIC_LETTER_VARIANTS[ch] ?? ch;
+  }
+  return out.toLowerCase();
 }
 
 // A word: letters and digits, hyphen-joined parts kept together ("ez-Zor", "Al-Qaim" → one word, as
