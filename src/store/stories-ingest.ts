@@ -1,11 +1,11 @@
 import { assignStories, storyProbe, type NewStoryEntry } from '../stories/assign.ts';
 import type { Queryable } from './db.ts';
-import { findStoryCandidates, insertStoryMembers, lockStoryLanguages, mergeStories, upsertStories, type StorySpan } from './stories.ts';
+import { findStoryCandidates, insertStoryMembers, lockStoryLanguages, mergeStories, type StorySpan } from './stories.ts';
 
 /**
  * Puts a batch of just-inserted entries into stories, in the ingest transaction: a per-language
- * lock, one look-up of candidates sharing a band key within the window, then at most three writes (stories, members with
- * their buckets, merges). Entries are taken in id order, which is their arrival order, so the
+ * lock, one look-up of candidates sharing a band key within the window, then at most two writes
+ * (members with their stories and buckets; merges). Entries are taken in id order, which is their arrival order, so the
  * result is deterministic and "older" means a lower id.
  */
 export async function assignEntryStories(tx: Queryable, entries: readonly NewStoryEntry[], windowSeconds: number): Promise<void> {
@@ -29,7 +29,6 @@ export async function assignEntryStories(tx: Queryable, entries: readonly NewSto
       s.lastAt = Math.max(s.lastAt, m.at);
     }
   }
-  await upsertStories(tx, [...spans.values()]);
-  await insertStoryMembers(tx, members);
+  await insertStoryMembers(tx, members, [...spans.values()]);
   await mergeStories(tx, merges);
 }

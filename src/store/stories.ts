@@ -81,38 +81,30 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
   }));
 }
 
-const UPSERT_STORIES = `
-insert into stories (id, first_at, last_at)
-select * from unnest($1::bigint[], $2::timestamptz[], $3::timestamptz[])
-on conflict (id) do update
-set first_at = least(stories.first_at, excluded.first_at), last_at = greatest(stories.last_at, excluded.last_at)`;
-
 export interface StorySpan {
   id: number;
   firstAt: number;
   lastAt: number;
 }
 
-/** Creates stories, or widens the time span of existing ones. Ids must be distinct. */
-export async function upsertStories(tx: Queryable, spans: readonly StorySpan[]): Promise<void> {
-  if (spans.length === 0) return;
-  await tx.query(UPSERT_STORIES, [
-    spans.map((s) => s.id),
-    spans.map((s) => new Date(s.firstAt).toISOString()),
-    spans.map((s) => new Date(s.lastAt).toISOString()),
-  ]);
-}
-
 const INSERT_MEMBERS = `
-with members as (
+with spans as (
+  insert into stories (id, first_at, last_at)
+  select * from unnest($9::bigint[], $10::timestamptz[], $11::timestamptz[])
+  on conflict (id) do update
+  set first_at = least(stories.first_at, excluded.first_at), last_at = greatest(stories.last_at, excluded.last_at)
+), members as (
   insert into story_members (entry_id, story_id, language, at, features)
   select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
 )
 insert into story_buckets (band_key, at, entry_id)
 select * from unnest($6::bigint[], $7::timestamptz[], $8::bigint[])`;
 
-/** Records new entries' stories and features, and their band buckets (one statement). */
-export async function insertStoryMembers(tx: Queryable, members: readonly StoryMembership[]): Promise<void> {
+/**
+ * Records new entries' stories, features and band buckets, and creates their stories or widens
+ * their time spans (span ids must be distinct): one statement.
+ */
+export async function insertStoryMembers(tx: Queryable, members: readonly StoryMembership[], spans: readonly StorySpan[]): Promise<void> {
   if (members.length === 0) return;
   const ats = members.map((m) => new Date(m.at).toISOString());
   const bucketKeys: number[] = [];
@@ -134,6 +126,9 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     bucketKeys,
     bucketAts,
     bucketEntries,
+    spans.map((sp) => sp.id),
+    spans.map((sp) => new Date(sp.firstAt).toISOString()),
+    spans.map((sp) => new Date(sp.lastAt).toISOString()),
   ]);
 }
 
