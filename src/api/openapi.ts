@@ -111,8 +111,30 @@ export function openApiDocument(serverUrl?: string): Json {
             query('since', 'Only entries sorted at or after this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
             query('until', 'Only entries sorted before this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+            query('story', 'Only the entries of this story (a merged story id stands for the story it was merged into).', { type: 'integer', minimum: 1 }),
           ],
           responses: { '200': jsonBody('A page of items', ref('ItemPage')), '400': problem('Malformed parameter'), ...commonErrors },
+        },
+      },
+      '/api/stories': {
+        get: {
+          summary: 'Stories (one news event across outlets), newest activity first, with keyset pagination',
+          tags: ['stories'],
+          parameters: [
+            ...filterParams,
+            query('since', 'Only stories whose last activity is at or after this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
+            query('until', 'Only stories whose last activity is before this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
+            query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+          ],
+          responses: { '200': jsonBody('A page of stories', ref('StoryPage')), '400': problem('Malformed parameter'), ...commonErrors },
+        },
+      },
+      '/api/stories/{id}': {
+        get: {
+          summary: 'One story with every report; a merged story id answers with the story it was merged into',
+          tags: ['stories'],
+          parameters: [pathId()],
+          responses: { '200': jsonBody('The story', ref('Story')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors },
         },
       },
       '/api/items/{id}': {
@@ -210,9 +232,23 @@ export function openApiDocument(serverUrl?: string): Json {
             categories: { type: 'array', items: { type: 'string' } },
             enclosures: { type: 'array', items: { type: 'object', required: ['url'], properties: { url: { type: 'string' }, type: { type: ['string', 'null'] }, length: { type: ['integer', 'null'] } } } },
             language: { type: ['string', 'null'] },
+            story_id: { type: 'integer', description: 'The story (news event) this entry belongs to' },
             sources: { type: 'array', items: ref('Source') },
           },
         },
+        Story: {
+          type: 'object',
+          required: ['id', 'title', 'first_published', 'last_updated', 'items', 'sources_count'],
+          properties: {
+            id: { type: 'integer' },
+            title: { type: ['string', 'null'], description: 'Headline of the earliest report' },
+            first_published: { type: 'string', format: 'date-time' },
+            last_updated: { type: 'string', format: 'date-time' },
+            items: { type: 'array', description: 'Every report, earliest first', items: ref('Item') },
+            sources_count: { type: 'integer', description: 'Number of distinct feeds carrying the story' },
+          },
+        },
+        StoryPage: { type: 'object', required: ['stories', 'next_cursor'], properties: { stories: { type: 'array', items: ref('Story') }, next_cursor: { type: ['string', 'null'] } } },
         ItemPage: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Item') }, next_cursor: { type: ['string', 'null'] } } },
         FeedInput: {
           type: 'object',

@@ -127,6 +127,7 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: int(600, 0, 1000000),
   DB_POOL_SIZE: int(10, 1, 200),
   PARSE_THREADS: int(1, 0, 64),
+  STORY_WINDOW: duration('72h', 60, 30 * 86400),
 });
 
 export type Config = z.output<typeof schema>;

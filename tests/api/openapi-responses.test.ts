@@ -199,6 +199,15 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     await c.call(base, 'GET', `/api/items/${itemId}`, 200);
     await c.call(base, 'GET', '/api/items/abc', 400);
     await c.call(base, 'GET', '/api/items/999999', 404);
+    const storyId = items.body.items[0].story_id as number;
+    expect(storyId).toEqual(expect.any(Number));
+    await c.call(base, 'GET', `/api/items?story=${storyId}`, 200);
+    const stories = await c.call(base, 'GET', '/api/stories?limit=1', 200);
+    expect(stories.body.stories.length).toBe(1);
+    await c.call(base, 'GET', '/api/stories?limit=500', 400);
+    await c.call(base, 'GET', `/api/stories/${storyId}`, 200);
+    await c.call(base, 'GET', '/api/stories/abc', 400);
+    await c.call(base, 'GET', '/api/stories/999999', 404);
     await c.call(base, 'GET', '/', 200);
     await c.call(base, 'GET', '/?cursor=abc', 400);
     await c.call(base, 'GET', `/items/${itemId}`, 200);
