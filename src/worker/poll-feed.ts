@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import { isDbUnavailable, type Db } from '../store/db.ts';
 import type { FeedRow } from '../store/feeds.ts';
 import type { Fetcher } from '../fetch/fetcher.ts';
 import type { FetchFailed } from '../fetch/types.ts';
@@ -35,7 +35,8 @@ export interface PollDeps {
   random(): number;
 }
 
-export type PollOutcome = 'ok' | 'not-modified' | 'unchanged' | 'error' | 'lease-lost';
+/** 'host-paused': not polled, its host is paused by a Retry-After (poll --once lists these). */
+export type PollOutcome = 'ok' | 'not-modified' | 'unchanged' | 'error' | 'lease-lost' | 'host-paused';
 
 export interface FeedPollSummary {
   feedId: number;
@@ -156,7 +157,13 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     if (outcome.updated) d.metrics.entriesIngested.inc({ effect: 'updated' }, outcome.updated);
     return summary('ok', outcome, { status: res.status, nextPollAt });
   } catch (err) {
-    // A database error (server restarting) or a bug: the lease expires and the feed is retried.
+    if (isDbUnavailable(err)) {
+      // The database went away under this poll: its transaction rolled back, nothing of it is stored.
+      // The caller hands the lease back (or it runs out) and logs once for the whole run.
+      d.metrics.polls.inc({ outcome: 'error' });
+      return summary('error', EMPTY, { errorKind: 'database', error: `database unavailable: ${(err as Error).message}` });
+    }
+    // A bug: the lease expires and the feed is retried.
     d.logger.error({ err, feedId: feed.id }, 'poll failed unexpectedly');
     d.metrics.polls.inc({ outcome: 'error' });
     return summary('error', EMPTY, {
