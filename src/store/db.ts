@@ -26,8 +26,8 @@ export interface DbOptions {
   dataDir?: string | undefined;
   poolSize?: number | undefined;
   /**
-   * Called when a connection breaks (server restart, terminated backend), at most once per outage:
-   * again only after a statement has succeeded since. Such errors never crash the process.
+   * Called when a connection breaks (server restart, terminated backend), at most once per outage
+   * (and per 30 s). Such errors never crash the process.
    */
   onConnectionLost?: ((err: Error) => void) | undefined;
   /** Server only: how long to keep retrying while the server cannot be reached at open (default 0: one attempt). */
@@ -106,6 +106,7 @@ export async function retryWhileUnavailable<T>(fn: () => Promise<T>, o: RetryOpt
 }
 
 const INT8_OID = 20;
+const REPORT_EVERY_MS = 30_000;
 const NUMERIC_OID = 1700;
 
 export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err: Error) => void): Db {
@@ -122,11 +123,14 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
       }) as typeof pg.types.getTypeParser,
     },
   });
-  // Reported once per outage: a restart breaks every pooled connection at once.
+  // Reported once per outage (a restart breaks every pooled connection at once): again only after a
+  // statement has succeeded since, and not more often than every REPORT_EVERY_MS.
   let reported = false;
+  let lastReport = 0;
   const connectionLost = (err: Error) => {
-    if (reported) return;
+    if (reported || Date.now() - lastReport < REPORT_EVERY_MS) return;
     reported = true;
+    lastReport = Date.now();
     onConnectionLost?.(err);
   };
   // Idle pooled connections: the pool drops the client and emits here; without a listener the process dies.

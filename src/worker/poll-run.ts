@@ -103,7 +103,7 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
           ),
     defer: async (feeds, untilMs, reason) => {
       excluded.push(...ids(feeds));
-      await releaseFeeds(d.db, ids(feeds), d.owner, new Date(untilMs));
+      await retryWhileUnavailable(() => releaseFeeds(d.db, ids(feeds), d.owner, new Date(untilMs)), { timeoutMs: o.claimRetryMs ?? 0 });
       if (reason === 'host-paused') for (const f of feeds) count(hostPaused(f, new Date(untilMs)));
     },
     abandon: (feeds) => releaseFeeds(d.db, ids(feeds), d.owner, null),
