@@ -12,8 +12,6 @@ export interface WorkerSettings extends PollSettings {
 }
 
 export interface WorkerHandle {
-  /** Resolves after the first poll loop (the demo waits for it). */
-  firstTick: Promise<void>;
   /** Stops claiming, lets in-flight polls finish (they are bounded by the fetch timeout), releases the rest. */
   stop(): Promise<void>;
 }
@@ -88,11 +86,11 @@ export function startWorker(d: PollDeps, s: WorkerSettings): WorkerHandle {
     cron.schedule(s.schedule, () => pollLoop(), { name: 'poll', suppressMissedWarning: true }),
     cron.schedule(RETENTION_SCHEDULE, () => retention(), { name: 'retention', suppressMissedWarning: true }),
   ];
-  const firstTick = pollLoop(retention);
+  // The first loop starts now (after a retention pass), under the same guard as the ticks.
+  void pollLoop(retention);
   logger.info({ schedule: s.schedule, owner: d.owner }, 'worker started');
 
   return {
-    firstTick,
     async stop() {
       if (stopping) return;
       stopping = true;
