@@ -116,8 +116,9 @@ describe.skipIf(!onServer)('the database goes away mid-poll (postgres)', { timeo
         return (await counts()).fetched === FEEDS;
       }, 10);
       expect(rounds).toBeGreaterThanOrEqual(3);
-      await waitFor('every feed polled after the kills', async () => (await counts()).fetched === FEEDS, 60_000).catch((err: Error) => {
-        throw new Error(`${err.message}\n${svc.output().slice(-5000)}`);
+      await waitFor('every feed polled after the kills', async () => (await counts()).fetched === FEEDS, 60_000).catch(async (err: Error) => {
+        const state = await t.db.query(`select id, last_status, last_error_kind, lease_owner is not null as leased, lease_until, next_poll_at from feeds where last_status is distinct from 200`);
+        throw new Error(`${err.message}\n${JSON.stringify(state.rows)}\n${svc.output().slice(-8000)}`);
       });
       expect(svc.child.exitCode, svc.output()).toBeNull();
       expect(svc.child.signalCode).toBeNull();
