@@ -145,8 +145,9 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     return summary('ok', outcome, { status: res.status, nextPollAt });
   } catch (err) {
     if (isDbUnavailable(err)) {
-      // The database went away under this poll: its transaction rolled back, nothing of it is stored.
-      // The caller hands the lease back (or it runs out) and logs once for the whole run.
+      // The database went away under this poll. Its entries and validators are one transaction, so
+      // they were stored whole or not at all; polling again is harmless either way (dedupe). The
+      // caller hands the lease back (or it runs out) and logs once for the whole run.
       d.metrics.polls.inc({ outcome: 'error' });
       return summary('error', EMPTY, { errorKind: 'database', error: `database unavailable: ${(err as Error).message}` });
     }
