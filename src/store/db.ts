@@ -135,6 +135,10 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
   };
   // Idle pooled connections: the pool drops the client and emits here; without a listener the process dies.
   pool.on('error', connectionLost);
+  // And a listener of our own on every client for its whole life, checked out or not: pg-pool takes
+  // its idle listener off while a client is out, and a backend terminated then (57P01) would
+  // otherwise be an unhandled 'error' event that ends the process.
+  pool.on('connect', (client) => client.on('error', connectionLost));
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
       try {
@@ -162,8 +166,8 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
       const client = await pool.connect().catch((err: unknown) => {
         throw toDbError(err);
       });
-      // A checked-out client has no listener of the pool's: a backend terminated while it is out
-      // (57P01, ECONNRESET) emits 'error' here, and with no listener the process would die.
+      // Marks the client broken when its connection fails during this checkout (57P01, ECONNRESET),
+      // so it is discarded rather than rolled back and reused.
       let broken: Error | undefined;
       const onError = (err: Error) => {
         broken = err;
