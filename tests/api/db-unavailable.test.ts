@@ -28,7 +28,7 @@ describe.skipIf(!onServer)('API while the database is down (postgres)', () => {
   it('answers 503 problem+json with Retry-After, not 500, and 200 again once it is back', async () => {
     expect((await fetch(`${app.base}/api/items`)).status).toBe(200);
     await proxy.down();
-    for (const path of ['/api/items', '/api/feeds', '/feed.xml', '/']) {
+    for (const path of ['/api/items', '/api/feeds', '/feed.xml', '/', '/readyz']) {
       const res = await fetch(`${app.base}${path}`);
       expect(res.status, path).toBe(503);
       expect(res.headers.get('content-type'), path).toMatch(/^application\/problem\+json/);
