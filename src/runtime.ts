@@ -11,9 +11,13 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { HostGate } from './worker/host-gate.ts';
 import type { PollDeps } from './worker/poll-feed.ts';
+import type { PollSettings } from './worker/poll-run.ts';
 import { USER_AGENT } from './version.ts';
 
-/** The process-wide pieces every command shares, built from the configuration in one place. */
+/**
+ * The process-wide pieces every command shares, built from the configuration in one place. It sits
+ * above src/worker (which it wires up) and below src/cli; nothing it wires imports it back.
+ */
 export interface Runtime {
   config: Config;
   db: Db;
@@ -21,6 +25,7 @@ export interface Runtime {
   logger: Logger;
   metrics: Metrics;
   pollDeps: PollDeps;
+  pollSettings: PollSettings;
   close(): Promise<void>;
 }
 
@@ -50,7 +55,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     databaseUrl: config.DATABASE_URL,
     dataDir: config.DATA_DIR,
     poolSize: config.DB_POOL_SIZE,
-    onIdleError: (err) => logger.warn({ err: err.message }, 'database connection lost; will reconnect'),
+    onConnectionLost: (err) => logger.warn({ err: err.message }, 'database connection lost; will reconnect'),
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT * 1000,
+    onWaiting: (err) =>
+      logger.warn({ err: err.message, timeoutSeconds: config.DB_CONNECT_TIMEOUT }, 'database not reachable yet; retrying (DB_CONNECT_TIMEOUT)'),
   });
   if (opts.migrate !== false) {
     const m = await migrate(db);
@@ -81,6 +89,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     logger,
     metrics,
     pollDeps,
+    pollSettings: { concurrency: config.FETCH_CONCURRENCY, batchSize: config.POLL_BATCH_SIZE, leaseSeconds: config.LEASE_SECONDS },
     async close() {
       await fetcher.close();
       await pool?.close();

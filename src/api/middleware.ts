@@ -1,10 +1,11 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { ApiDeps } from './deps.ts';
-import { HttpProblem, notFound } from './problem.ts';
+import { isDbUnavailable } from '../store/db.ts';
+import { databaseUnavailable, HttpProblem, notFound } from './problem.ts';
 
 export function sendProblem(res: Response, problem: HttpProblem): void {
-  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody()));
+  res.set(problem.headers).status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody()));
 }
 
 /** Request duration by route pattern (never the raw path, which would explode label cardinality). */
@@ -35,7 +36,7 @@ export function rateLimiter(perMinute: number, exempt: string[]): RequestHandler
 
 export const unknownRoute: RequestHandler = (req, _res, next) => next(notFound(`${req.method} ${req.path}`));
 
-/** Last in the chain: problems as problem+json, body-parser errors as 4xx, anything else a logged 500. */
+/** Last in the chain: problems as problem+json, body-parser errors as 4xx, database down 503, anything else a logged 500. */
 export function errorHandler(deps: ApiDeps): ErrorRequestHandler {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) {
@@ -44,6 +45,8 @@ export function errorHandler(deps: ApiDeps): ErrorRequestHandler {
       return;
     }
     if (err instanceof HttpProblem) return sendProblem(res, err);
+    // Server restarting or unreachable: a temporary condition the client can retry, not a bug.
+    if (isDbUnavailable(err)) return sendProblem(res, databaseUnavailable());
     const e = err as { status?: unknown; type?: unknown; expose?: unknown; message?: unknown };
     if (e.type === 'entity.parse.failed') {
       return sendProblem(res, new HttpProblem(400, 'Bad Request', 'request body is not valid JSON', { errors: [{ parameter: 'body', reason: 'malformed JSON' }] }));

@@ -1,6 +1,6 @@
 import { USAGE, UsageError, CliError } from './usage.ts';
 import { VERSION } from '../version.ts';
-import { ConfigError } from '../config/env.ts';
+import { ConfigError, loadConfig } from '../config/env.ts';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -37,11 +37,16 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
+  async (err: unknown) => {
     if (err instanceof UsageError || (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`tributary: ${err.message}\nRun "tributary --help" for usage.\n`);
       process.exitCode = 2;
-    } else if (err instanceof CliError || err instanceof ConfigError) {
+      return;
+    }
+    // The database went away after the command had opened it: the same line as at start.
+    const { databaseError, isDbUnavailable } = await import('./runtime-for-cli.ts');
+    if (isDbUnavailable(err)) err = databaseError(loadConfig(), err);
+    if (err instanceof CliError || err instanceof ConfigError) {
       process.stderr.write(`tributary: ${err.message}\n`);
       process.exitCode = err instanceof CliError ? err.exitCode : 1;
     } else {
@@ -52,4 +57,3 @@ main(process.argv.slice(2)).then(
     }
   },
 );
-

@@ -126,6 +126,8 @@ const schema = z.object({
   ALLOW_PRIVATE_NETWORKS: privateNetworks,
   RATE_LIMIT_PER_MINUTE: int(600, 0, 1000000),
   DB_POOL_SIZE: int(10, 1, 200),
+  // How long every command keeps retrying an unreachable DATABASE_URL at start (compose start order).
+  DB_CONNECT_TIMEOUT: duration('30s', 0, 3600),
   PARSE_THREADS: int(1, 0, 64),
   STORY_WINDOW: duration('72h', 60, 30 * 86400),
 });

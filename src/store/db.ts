@@ -25,20 +25,91 @@ export interface DbOptions {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
   poolSize?: number | undefined;
-  /** Called with errors of idle pooled connections (server restart), which must not crash the process. */
-  onIdleError?: ((err: Error) => void) | undefined;
+  /**
+   * Called when a connection breaks (server restart, terminated backend), at most once per outage
+   * (and per 30 s). Such errors never crash the process.
+   */
+  onConnectionLost?: ((err: Error) => void) | undefined;
+  /** Server only: how long to keep retrying while the server cannot be reached at open (default 0: one attempt). */
+  connectTimeoutMs?: number | undefined;
+  /** Called once when the first attempt fails and open starts waiting for the server. */
+  onWaiting?: ((err: Error) => void) | undefined;
 }
 
 /** The one place the back end is chosen: a PostgreSQL server when a URL is given, else embedded PGlite. */
 export async function openDb(opts: DbOptions): Promise<Db> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onIdleError);
+  if (opts.databaseUrl) {
+    const db = openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onConnectionLost);
+    try {
+      // pg connects lazily: check now, so every command finds out at start (and waits for a server still booting).
+      await retryWhileUnavailable(() => db.query('select 1'), { timeoutMs: opts.connectTimeoutMs ?? 0, onWaiting: opts.onWaiting });
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return db;
+  }
   return openEmbedded(opts.dataDir);
 }
 
+/**
+ * The server cannot be reached right now: refused, reset or timed-out connections, a terminated
+ * backend (57P01), a server shutting down or starting up. Worth retrying later; other errors are not.
+ */
+export class DbUnavailableError extends Error {
+  constructor(readonly original: Error) {
+    super(original.message || (original as { code?: string }).code || 'connection failed');
+    this.name = 'DbUnavailableError';
+  }
+}
+
+// Class 08 connection exceptions; 57P01-57P03 admin/crash shutdown, cannot connect now; 53300 too many connections.
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[123]|53300)$/;
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+]);
+// pg's own wording for a socket that closed or never opened in time.
+const UNAVAILABLE_MESSAGE = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
+export function isDbUnavailable(err: unknown): boolean {
+  if (err instanceof DbUnavailableError) return true;
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))) return true;
+  if (err instanceof AggregateError) return err.errors.some(isDbUnavailable); // IPv4 and IPv6 both refused
+  return UNAVAILABLE_MESSAGE.test(err.message);
+}
+
+function toDbError(err: unknown): unknown {
+  return !(err instanceof DbUnavailableError) && isDbUnavailable(err) ? new DbUnavailableError(err as Error) : err;
+}
+
+export interface RetryOptions {
+  /** Give up this long after the first failure; 0 tries once. */
+  timeoutMs: number;
+  onWaiting?: ((err: Error) => void) | undefined;
+}
+
+/** Runs `fn`, retrying with growing pauses (up to 2 s) while the database is unavailable, for a bounded time. */
+export async function retryWhileUnavailable<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const left = deadline - Date.now();
+      if (!isDbUnavailable(err) || left <= 0) throw toDbError(err);
+      if (attempt === 0) o.onWaiting?.(err as Error);
+      await new Promise((r) => setTimeout(r, Math.min(2000, 250 * 2 ** attempt, left)));
+    }
+  }
+}
+
 const INT8_OID = 20;
+const REPORT_EVERY_MS = 30_000;
 const NUMERIC_OID = 1700;
 
-export function openPostgres(url: string, poolSize = 10, onIdleError?: (err: Error) => void): Db {
+export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err: Error) => void): Db {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -52,14 +123,38 @@ export function openPostgres(url: string, poolSize = 10, onIdleError?: (err: Err
       }) as typeof pg.types.getTypeParser,
     },
   });
-  pool.on('error', (err) => onIdleError?.(err));
+  // Reported once per outage (a restart breaks every pooled connection at once): again only after a
+  // statement has succeeded since, and not more often than every REPORT_EVERY_MS.
+  let reported = false;
+  let lastReport = 0;
+  const connectionLost = (err: Error) => {
+    if (reported || Date.now() - lastReport < REPORT_EVERY_MS) return;
+    reported = true;
+    lastReport = Date.now();
+    onConnectionLost?.(err);
+  };
+  // Idle pooled connections: the pool drops the client and emits here; without a listener the process dies.
+  pool.on('error', connectionLost);
+  // And a listener of our own on every client for its whole life, checked out or not: pg-pool takes
+  // its idle listener off while a client is out, and a backend terminated then (57P01) would
+  // otherwise be an unhandled 'error' event that ends the process.
+  pool.on('connect', (client) => client.on('error', connectionLost));
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
-      const r = await c.query(sql, params as unknown[] | undefined);
-      return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      try {
+        const r = await c.query(sql, params as unknown[] | undefined);
+        reported = false;
+        return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+      } catch (err) {
+        throw toDbError(err);
+      }
     },
     async exec(sql: string) {
-      await c.query(sql);
+      try {
+        await c.query(sql);
+      } catch (err) {
+        throw toDbError(err);
+      }
     },
   });
   const base = wrap(pool);
@@ -68,17 +163,30 @@ export function openPostgres(url: string, poolSize = 10, onIdleError?: (err: Err
     query: base.query,
     exec: base.exec,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw toDbError(err);
+      });
+      // Marks the client broken when its connection fails during this checkout (57P01, ECONNRESET),
+      // so it is discarded rather than rolled back and reused.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken = err;
+        connectionLost(err);
+      };
+      client.on('error', onError);
       try {
-        await client.query('begin');
-        const result = await fn(wrap(client));
-        await client.query('commit');
+        const tx = wrap(client);
+        await tx.query('begin');
+        const result = await fn(tx);
+        await tx.query('commit');
         return result;
       } catch (err) {
-        await client.query('rollback').catch(() => undefined);
-        throw err;
+        if (!broken) await client.query('rollback').catch(() => undefined);
+        throw toDbError(err);
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A broken client is discarded, not handed to the next caller.
+        client.release(broken);
       }
     },
     async close() {

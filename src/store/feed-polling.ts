@@ -156,3 +156,15 @@ export async function releaseFeeds(q: Queryable, ids: number[], owner: string, n
 export async function pauseHost(q: Queryable, host: string, until: Date): Promise<void> {
   await q.query(`update feeds set next_poll_at = greatest(next_poll_at, $2) where host = $1 and enabled`, [host, until]);
 }
+
+/** Extends the leases this owner still holds; answers their ids (a lease lost to expiry is not renewed). */
+export async function extendLeases(q: Queryable, ids: number[], owner: string, leaseSeconds: number): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const r = await q.query<{ id: number }>(
+    `update feeds set lease_until = now() + make_interval(secs => $3)
+     where id = any($1::int[]) and lease_owner = $2
+     returning id`,
+    [ids, owner, leaseSeconds],
+  );
+  return r.rows.map((row) => row.id);
+}

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from './db.ts';
 import { bumpChangeSeq } from './entries.ts';
+import { commitChange } from './change-seq.ts';
 
 /** A row of `feeds` as the store returns it. */
 export interface FeedRow {
@@ -168,7 +169,7 @@ export async function updateFeed(q: Queryable, id: number, patch: FeedPatch): Pr
 
 /** Deletes a feed; its sources go with it, and so does every entry left with no source. */
 export async function deleteFeed(db: Db, id: number): Promise<boolean> {
-  const deleted = await db.transaction(async (tx) => {
+  return commitChange(db, async (tx) => {
     const orphans = await tx.query<{ entry_id: number }>(
       `select s.entry_id from entry_sources s
        where s.feed_id = $1
@@ -181,10 +182,7 @@ export async function deleteFeed(db: Db, id: number): Promise<boolean> {
       await tx.query('delete from entries where id = any($1::bigint[])', [orphans.rows.map((o) => o.entry_id)]);
     }
     return true;
-  });
-  // After commit, so a merged feed rendered meanwhile cannot be cached under the new version.
-  if (deleted) await bumpChangeSeq(db);
-  return deleted;
+  }, (deleted) => deleted);
 }
 
 

@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.ts';
+import { commitChange } from './change-seq.ts';
 import { bumpChangeSeq, deleteOrphanEntryRows } from './entries.ts';
 import { pruneTombstones } from './tombstones.ts';
 import { deleteStoryBucketsBefore } from './stories.ts';
@@ -40,12 +41,11 @@ export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Prom
   const batchSize = Math.max(1, Math.floor(opts.batchSize));
   let total = 0;
   for (;;) {
-    const deleted = await db.transaction(async (tx) => {
-      const r = await tx.query(DELETE_EXPIRED_BATCH, [opts.olderThan.toISOString(), batchSize]);
-      return r.rowCount;
-    });
-    // After commit: the merged feeds' ETag is this sequence, and must not move before the rows do.
-    if (deleted > 0) await bumpChangeSeq(db);
+    const deleted = await commitChange(
+      db,
+      async (tx) => (await tx.query(DELETE_EXPIRED_BATCH, [opts.olderThan.toISOString(), batchSize])).rowCount,
+      (n) => n > 0,
+    );
     total += deleted;
     // A short batch means nothing (unlocked) is left; each full batch removed rows, so this ends.
     if (deleted < batchSize) break;

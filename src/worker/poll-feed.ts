@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import { isDbUnavailable, type Db } from '../store/db.ts';
 import type { FeedRow } from '../store/feeds.ts';
 import type { Fetcher } from '../fetch/fetcher.ts';
 import type { FetchFailed } from '../fetch/types.ts';
 import type { ParsedFeed } from '../parse/types.ts';
 import { FeedParseError } from '../parse/types.ts';
 import type { IngestResult } from '../store/ingest.ts';
-import { ingestItems } from '../store/ingest.ts';
-import { bumpChangeSeq } from '../store/entries.ts';
-import { finishPollFailure, finishPollSuccess, finishPollUnchanged, pauseHost } from '../store/feed-polling.ts';
+import { recordPolledItems } from '../store/record-poll.ts';
+import { finishPollFailure, finishPollUnchanged, pauseHost } from '../store/feed-polling.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { HostGate } from './host-gate.ts';
@@ -36,7 +35,8 @@ export interface PollDeps {
   random(): number;
 }
 
-export type PollOutcome = 'ok' | 'not-modified' | 'unchanged' | 'error' | 'lease-lost';
+/** 'host-paused': not polled, its host is paused by a Retry-After (poll --once lists these). */
+export type PollOutcome = 'ok' | 'not-modified' | 'unchanged' | 'error' | 'lease-lost' | 'host-paused';
 
 export interface FeedPollSummary {
   feedId: number;
@@ -126,31 +126,18 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
     const language = parsed.feed.language ?? null;
 
-    const outcome = await retryOnConflict(() => d.db.transaction(async (tx) => {
-      const result = await ingestItems(tx, { id: feed.id, language: feed.language ?? language }, parsed.items, {
-        now,
-        retentionDays: d.retentionDays,
-        storyWindowSeconds: d.storyWindowSeconds,
-      });
-      // Validators change in the same transaction as the entries: a crash can never make the feed
-      // look fresh while its items were not saved.
-      const held = await finishPollSuccess(tx, {
+    // Entries and the feed's new validators in one transaction (src/store), the change sequence after commit.
+    const outcome = await recordPolledItems(d.db, {
+      feed: { id: feed.id, language: feed.language ?? language },
+      items: parsed.items,
+      ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds },
+      poll: {
         id: feed.id, owner: d.owner, status: res.status, etag: res.etag, lastModified: res.lastModified, bodyHash,
         title: parsed.feed.title, siteUrl: parsed.feed.link, language, intervalSeconds: interval, nextPollAt,
         movedTo: move.movedTo, movedSeen: move.movedSeen, newUrl: move.newUrl,
-      });
-      if (!held) throw new LeaseLost();
-      return result;
-    })).catch((err: unknown) => {
-      if (err instanceof LeaseLost) return null;
-      throw err;
+      },
     });
     if (!outcome) return summary('lease-lost', EMPTY, { status: res.status });
-    if (outcome.inserted + outcome.linked + outcome.updated > 0) {
-      // The merged feeds' ETag is the sequence's last value. A reader that saw the value bumped inside
-      // the transaction before it committed may have cached the old rows under it: bump once more.
-      await bumpChangeSeq(d.db).catch(() => undefined);
-    }
 
     d.metrics.polls.inc({ outcome: 'ok' });
     if (outcome.inserted) d.metrics.entriesIngested.inc({ effect: 'inserted' }, outcome.inserted);
@@ -158,31 +145,20 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     if (outcome.updated) d.metrics.entriesIngested.inc({ effect: 'updated' }, outcome.updated);
     return summary('ok', outcome, { status: res.status, nextPollAt });
   } catch (err) {
-    // A database error (server restarting) or a bug: the lease expires and the feed is retried.
+    if (isDbUnavailable(err)) {
+      // The database went away under this poll. Its entries and validators are one transaction, so
+      // they were stored whole or not at all; polling again is harmless either way (dedupe). The
+      // caller hands the lease back (or it runs out) and logs once for the whole run.
+      d.metrics.polls.inc({ outcome: 'error' });
+      return summary('error', EMPTY, { errorKind: 'database', error: `database unavailable: ${(err as Error).message}` });
+    }
+    // A bug: the lease expires and the feed is retried.
     d.logger.error({ err, feedId: feed.id }, 'poll failed unexpectedly');
     d.metrics.polls.inc({ outcome: 'error' });
     return summary('error', EMPTY, {
       errorKind: 'internal',
       error: err instanceof Error ? err.message : String(err),
     });
-  }
-}
-
-class LeaseLost extends Error {}
-
-/**
- * Two workers editing one shared entry (a syndicated story) can deadlock or hit a serialization
- * failure; PostgreSQL aborts one of them, which is safe to run again.
- */
-async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (i >= attempts || (code !== '40P01' && code !== '40001')) throw err;
-      await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
-    }
   }
 }
 

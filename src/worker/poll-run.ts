@@ -1,17 +1,24 @@
-import { claimDueFeeds, releaseFeeds } from '../store/feed-polling.ts';
+import { retryWhileUnavailable } from '../store/db.ts';
+import { claimDueFeeds, extendLeases, releaseFeeds } from '../store/feed-polling.ts';
 import type { FeedRow } from '../store/feeds.ts';
 import { dispatch } from './dispatcher.ts';
 import { pollFeed, type FeedPollSummary, type PollDeps } from './poll-feed.ts';
 
-export interface PollRunOptions {
+/** How a process polls: from the configuration (FETCH_CONCURRENCY, POLL_BATCH_SIZE, LEASE_SECONDS). */
+export interface PollSettings {
   concurrency: number;
   batchSize: number;
   leaseSeconds: number;
+}
+
+export interface PollRunOptions extends PollSettings {
   /** null: due feeds. A time: every enabled feed not fetched since then. */
   notFetchedSince: Date | null;
   ids?: number[] | undefined;
   shouldStop?: () => boolean;
   onFeed?: (s: FeedPollSummary) => void;
+  /** How long a claim keeps retrying while the database is unreachable (default 0: the run fails at once). */
+  claimRetryMs?: number | undefined;
 }
 
 export interface PollTotals {
@@ -19,6 +26,10 @@ export interface PollTotals {
   ok: number;
   notModified: number;
   failed: number;
+  /** Of the failed: the database failed under the poll (connection lost); the feed is polled again. */
+  databaseErrors: number;
+  /** Not polled: their host is paused by a Retry-After. */
+  skipped: number;
   leaseLost: number;
   inserted: number;
   linked: number;
@@ -28,53 +39,95 @@ export interface PollTotals {
 
 /** A host paused for longer than this is handed back to the database instead of waited for. */
 const MAX_HOST_WAIT_MS = 5000;
+/** Claim no more than this many times the concurrency: what can start soon, so a crash orphans few feeds. */
+const CLAIM_AHEAD = 4;
+/** A feed whose poll failed on a database error is claimed again this many times in one run at most. */
+const DATABASE_RETRIES = 1;
+/** How long handing a lease back after a database error may retry (a terminated backend reconnects at once). */
+const RELEASE_RETRY_MS = 3000;
 
 /** Claims feeds in batches and polls them until none is left to claim (or stop is asked). */
 export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTotals> {
   const started = Date.now();
-  const totals: PollTotals = { feeds: 0, ok: 0, notModified: 0, failed: 0, leaseLost: 0, inserted: 0, linked: 0, updated: 0, durationMs: 0 };
+  const totals: PollTotals = {
+    feeds: 0, ok: 0, notModified: 0, failed: 0, databaseErrors: 0, skipped: 0, leaseLost: 0,
+    inserted: 0, linked: 0, updated: 0, durationMs: 0,
+  };
   const shouldStop = o.shouldStop ?? (() => false);
-  // Feeds handed back because their host is paused must not be claimed again in this run.
-  const handedBack: number[] = [];
+  // Feeds handed back (paused host, waited too long) or failing again must not be claimed again in this run.
+  const excluded: number[] = [];
+  const databaseFailures = new Map<number, number>();
+  const count = (s: FeedPollSummary) => {
+    totals.feeds++;
+    if (s.outcome === 'ok') totals.ok++;
+    else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
+    else if (s.outcome === 'lease-lost') totals.leaseLost++;
+    else if (s.outcome === 'host-paused') totals.skipped++;
+    else totals.failed++;
+    if (s.errorKind === 'database') totals.databaseErrors++;
+    totals.inserted += s.inserted;
+    totals.linked += s.linked;
+    totals.updated += s.updated;
+    o.onFeed?.(s);
+  };
+  const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
+
   await dispatch<FeedRow>({
     concurrency: o.concurrency,
     gate: d.gate,
     hostOf: (f) => f.host,
     maxWaitMs: MAX_HOST_WAIT_MS,
-    // Enough look-ahead that per-host spacing on some hosts leaves no slot idle while others are free.
-    maxQueued: Math.max(o.concurrency * 8, o.batchSize * 4),
-    // Half the lease: a feed still queued then is handed back before another worker could take it.
+    maxClaimed: o.concurrency * CLAIM_AHEAD,
     maxQueuedMs: (o.leaseSeconds * 1000) / 2,
+    renew: async (feeds) => {
+      const held = new Set(await extendLeases(d.db, ids(feeds), d.owner, o.leaseSeconds));
+      return feeds.filter((f) => held.has(f.id));
+    },
+    // Well before the lease runs out, so one slow round trip never lets it lapse.
+    renewEveryMs: (o.leaseSeconds * 1000) / 3,
     shouldStop,
-    refill: () =>
+    refill: (limit) =>
       shouldStop()
         ? Promise.resolve([])
-        : claimDueFeeds(d.db, {
-            owner: d.owner,
-            limit: o.batchSize,
-            leaseSeconds: o.leaseSeconds,
-            notFetchedSince: o.notFetchedSince,
-            ids: o.ids,
-            excludeIds: handedBack,
-          }),
-    defer: (feeds, untilMs) => {
-      handedBack.push(...feeds.map((f) => f.id));
-      return releaseFeeds(d.db, feeds.map((f) => f.id), d.owner, new Date(untilMs));
+        : retryWhileUnavailable(
+            () =>
+              claimDueFeeds(d.db, {
+                owner: d.owner,
+                limit: Math.min(o.batchSize, limit),
+                leaseSeconds: o.leaseSeconds,
+                notFetchedSince: o.notFetchedSince,
+                ids: o.ids,
+                excludeIds: excluded,
+              }),
+            { timeoutMs: o.claimRetryMs ?? 0 },
+          ),
+    defer: async (feeds, untilMs, reason) => {
+      excluded.push(...ids(feeds));
+      await retryWhileUnavailable(() => releaseFeeds(d.db, ids(feeds), d.owner, new Date(untilMs)), { timeoutMs: o.claimRetryMs ?? 0 });
+      if (reason === 'host-paused') for (const f of feeds) count(hostPaused(f, new Date(untilMs)));
     },
-    abandon: (feeds) => releaseFeeds(d.db, feeds.map((f) => f.id), d.owner, null),
+    abandon: (feeds) => releaseFeeds(d.db, ids(feeds), d.owner, null),
     work: async (feed) => {
       const s = await pollFeed(d, feed);
-      totals.feeds++;
-      if (s.outcome === 'ok') totals.ok++;
-      else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
-      else if (s.outcome === 'lease-lost') totals.leaseLost++;
-      else totals.failed++;
-      totals.inserted += s.inserted;
-      totals.linked += s.linked;
-      totals.updated += s.updated;
-      o.onFeed?.(s);
+      count(s);
+      if (s.errorKind !== 'database') return;
+      // Nothing of this poll was stored: hand the lease back so the feed is polled again soon (in
+      // this run, once). If the database is still gone, the lease runs out instead.
+      const failures = (databaseFailures.get(feed.id) ?? 0) + 1;
+      databaseFailures.set(feed.id, failures);
+      if (failures > DATABASE_RETRIES) excluded.push(feed.id);
+      await retryWhileUnavailable(() => releaseFeeds(d.db, [feed.id], d.owner, null), { timeoutMs: RELEASE_RETRY_MS }).catch(() => {
+        excluded.push(feed.id);
+      });
     },
   });
   totals.durationMs = Date.now() - started;
   return totals;
+}
+
+function hostPaused(feed: FeedRow, until: Date): FeedPollSummary {
+  return {
+    feedId: feed.id, url: feed.url, outcome: 'host-paused', status: null, inserted: 0, linked: 0, updated: 0, unchanged: 0,
+    errorKind: null, error: `host ${feed.host} is paused by a Retry-After until ${until.toISOString()}`, nextPollAt: until, durationMs: 0,
+  };
 }

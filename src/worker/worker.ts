@@ -1,11 +1,17 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Runtime } from '../runtime.ts';
+import { isDbUnavailable } from '../store/db.ts';
 import { deleteExpiredEntries } from '../store/retention.ts';
-import { runPolls, type PollTotals } from './poll-run.ts';
+import type { PollDeps } from './poll-feed.ts';
+import { runPolls, type PollSettings, type PollTotals } from './poll-run.ts';
+
+export interface WorkerSettings extends PollSettings {
+  /** POLL_SCHEDULE (node-cron syntax). */
+  schedule: string;
+  /** How long stop() waits for polls in flight (they are bounded by the fetch timeout). */
+  stopWaitMs: number;
+}
 
 export interface WorkerHandle {
-  /** Resolves after the first tick (the demo waits for it). */
-  firstTick: Promise<void>;
   /** Stops claiming, lets in-flight polls finish (they are bounded by the fetch timeout), releases the rest. */
   stop(): Promise<void>;
 }
@@ -15,64 +21,82 @@ const RETENTION_BATCH = 1000;
 
 /**
  * `tributary worker`: node-cron ticks; each tick polls the due feeds (claimed in batches with
- * FOR UPDATE SKIP LOCKED under a lease, so any number of workers can share one database).
+ * FOR UPDATE SKIP LOCKED under a lease, so any number of workers can share one database). At most
+ * one poll loop runs in the process at any time: a tick that finds one running is skipped.
  */
-export function startWorker(rt: Runtime): WorkerHandle {
-  const { config, logger } = rt;
+export function startWorker(d: PollDeps, s: WorkerSettings): WorkerHandle {
+  const { logger } = d;
   let stopping = false;
-  let current: Promise<unknown> = Promise.resolve();
+  let loop: Promise<void> | null = null;
+  let retentionRun: Promise<void> | null = null;
 
   const tick = async (): Promise<PollTotals | null> => {
-    if (stopping) return null;
     try {
-      const totals = await runPolls(rt.pollDeps, {
-        concurrency: config.FETCH_CONCURRENCY,
-        batchSize: config.POLL_BATCH_SIZE,
-        leaseSeconds: config.LEASE_SECONDS,
+      const totals = await runPolls(d, {
+        concurrency: s.concurrency,
+        batchSize: s.batchSize,
+        leaseSeconds: s.leaseSeconds,
         notFetchedSince: null,
         shouldStop: () => stopping,
       });
-      if (totals.feeds > 0) logger.info({ ...totals }, 'poll tick done');
+      if (totals.databaseErrors > 0) {
+        logger.warn({ ...totals }, `poll tick: ${totals.databaseErrors} polls failed because the database went away; they are polled again`);
+      } else if (totals.feeds > 0) {
+        logger.info({ ...totals }, 'poll tick done');
+      }
       return totals;
     } catch (err) {
-      // Database down or restarting: log, keep the process, try again next tick.
-      logger.error({ err: (err as Error).message }, 'poll tick failed');
+      // Database down or restarting: one line, keep the process, try again next tick.
+      const why = isDbUnavailable(err) ? 'database unavailable' : 'unexpected error';
+      logger.error({ err: (err as Error).message }, `poll tick failed (${why}); retrying on the next tick`);
       return null;
     }
   };
 
-  const retention = async (): Promise<void> => {
-    if (stopping) return;
-    try {
-      const olderThan = new Date(Date.now() - config.RETENTION_DAYS * 86400_000);
-      const deleted = await deleteExpiredEntries(rt.db, { olderThan, batchSize: RETENTION_BATCH });
-      if (deleted > 0) logger.info({ deleted, olderThan }, 'retention: old entries deleted');
-    } catch (err) {
-      logger.error({ err: (err as Error).message }, 'retention job failed');
-    }
+  /** The one way a poll loop starts (first run and every cron tick): never two at once. */
+  const pollLoop = (first?: () => Promise<void>): Promise<void> => {
+    if (stopping || loop) return Promise.resolve();
+    loop = (async () => {
+      await first?.();
+      if (!stopping) await tick();
+    })().finally(() => {
+      loop = null;
+    });
+    return loop;
   };
 
-  const tracked = <T>(p: Promise<T>): Promise<T> => {
-    current = Promise.allSettled([current, p]);
-    return p;
+  const retention = (): Promise<void> => {
+    if (stopping || retentionRun) return Promise.resolve();
+    retentionRun = (async () => {
+      try {
+        const olderThan = new Date(Date.now() - d.retentionDays * 86400_000);
+        const deleted = await deleteExpiredEntries(d.db, { olderThan, batchSize: RETENTION_BATCH });
+        if (deleted > 0) logger.info({ deleted, olderThan }, 'retention: old entries deleted');
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'retention job failed');
+      }
+    })().finally(() => {
+      retentionRun = null;
+    });
+    return retentionRun;
   };
 
+  // The guards above replace node-cron's noOverlap (whose own first run would escape it).
   const tasks: ScheduledTask[] = [
-    cron.schedule(config.POLL_SCHEDULE, () => tracked(tick()), { name: 'poll', noOverlap: true, suppressMissedWarning: true }),
-    cron.schedule(RETENTION_SCHEDULE, () => tracked(retention()), { name: 'retention', noOverlap: true, suppressMissedWarning: true }),
+    cron.schedule(s.schedule, () => pollLoop(), { name: 'poll', suppressMissedWarning: true }),
+    cron.schedule(RETENTION_SCHEDULE, () => retention(), { name: 'retention', suppressMissedWarning: true }),
   ];
-  const firstTick = tracked(retention().then(tick)).then(() => undefined);
-  logger.info({ schedule: config.POLL_SCHEDULE, owner: rt.pollDeps.owner }, 'worker started');
+  // The first loop starts now (after a retention pass), under the same guard as the ticks.
+  void pollLoop(retention);
+  logger.info({ schedule: s.schedule, owner: d.owner }, 'worker started');
 
   return {
-    firstTick,
     async stop() {
       if (stopping) return;
       stopping = true;
       await Promise.all(tasks.map((t) => t.stop()));
-      // In-flight fetches end by themselves within FETCH_TIMEOUT_MS; wait a little longer than that.
-      const bound = config.FETCH_TIMEOUT_MS + 5000;
-      await Promise.race([current, new Promise((r) => setTimeout(r, bound).unref())]);
+      const running = Promise.allSettled([loop, retentionRun]);
+      await Promise.race([running, new Promise((r) => setTimeout(r, s.stopWaitMs).unref())]);
       logger.info('worker stopped');
     },
   };

@@ -64,7 +64,7 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: (x) => x.host,
       maxWaitMs: 5000,
-      maxQueued: 100,
+      maxClaimed: 100,
       maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0, 7),
@@ -96,7 +96,7 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: () => 'one.example',
       maxWaitMs: 5000,
-      maxQueued: 100,
+      maxClaimed: 100,
       maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0),
@@ -125,7 +125,7 @@ describe('host gate and dispatcher', () => {
       gate,
       hostOf: (x) => x.host,
       maxWaitMs: 1000,
-      maxQueued: 100,
+      maxClaimed: 100,
       maxQueuedMs: 60_000,
       shouldStop: () => false,
       refill: async () => queue.splice(0),
@@ -157,7 +157,7 @@ describe('dispatcher look-ahead', () => {
       gate,
       hostOf: (x) => x.host,
       maxWaitMs: 60_000,
-      maxQueued: 50,
+      maxClaimed: 50,
       maxQueuedMs: 300,
       shouldStop: () => false,
       refill: async () => batches.shift() ?? [],
@@ -173,5 +173,108 @@ describe('dispatcher look-ahead', () => {
     // remaining items handed back once they had waited longer than maxQueuedMs.
     expect(ran.sort((a, b) => a - b)).toEqual([0, 10, 11, 12, 13]);
     expect(handedBack.sort((a, b) => a - b)).toEqual([1, 2, 3]);
+  });
+});
+
+describe('dispatcher: bounded claims, lease renewal, a failing refill', () => {
+  it('never holds more than maxClaimed items (queued and running), asking each refill for no more than the room left', async () => {
+    const gate = new HostGate({ perHost: 10, spacingMs: 0 });
+    const source = Array.from({ length: 40 }, (_, i) => ({ id: i, host: `h${i % 8}` }));
+    let held = 0;
+    let maxHeld = 0;
+    const asked: number[] = [];
+    await dispatch<{ id: number; host: string }>({
+      concurrency: 3,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 5000,
+      maxClaimed: 6,
+      maxQueuedMs: 60_000,
+      shouldStop: () => false,
+      refill: async (limit) => {
+        asked.push(limit);
+        const more = source.splice(0, Math.min(limit, 50));
+        held += more.length;
+        maxHeld = Math.max(maxHeld, held);
+        return more;
+      },
+      defer: async () => undefined,
+      abandon: async () => undefined,
+      work: async () => {
+        await new Promise((r) => setTimeout(r, 3));
+        held--;
+      },
+    });
+    expect(source).toHaveLength(0);
+    expect(maxHeld).toBe(6);
+    expect(Math.max(...asked)).toBeLessThanOrEqual(6);
+  });
+
+  it('renews the leases of queued and running items, and drops a queued item whose lease was lost', async () => {
+    const gate = new HostGate({ perHost: 1, spacingMs: 0 });
+    const batch = [
+      { id: 1, host: 'one.example' },
+      { id: 2, host: 'one.example' },
+      { id: 3, host: 'one.example' },
+    ];
+    const renewed: number[][] = [];
+    const ran: number[] = [];
+    await dispatch({
+      concurrency: 1,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 5000,
+      maxClaimed: 10,
+      maxQueuedMs: 60_000,
+      renewEveryMs: 20,
+      // Item 3's lease is gone (another process took it): it must not be polled here.
+      renew: async (xs) => {
+        renewed.push(xs.map((x) => x.id).sort());
+        return xs.filter((x) => x.id !== 3);
+      },
+      shouldStop: () => false,
+      refill: async () => batch.splice(0),
+      defer: async () => undefined,
+      abandon: async () => undefined,
+      work: async (x) => {
+        ran.push(x.id);
+        await new Promise((r) => setTimeout(r, 80));
+      },
+    });
+    expect(ran).toEqual([1, 2]);
+    expect(renewed[0]).toEqual([1, 2, 3]); // the running item and both queued ones
+  });
+
+  it('a refill that fails (database gone) starts nothing more, lets running work finish, then rejects', async () => {
+    const gate = new HostGate({ perHost: 5, spacingMs: 0 });
+    let calls = 0;
+    let finished = 0;
+    const abandoned: number[] = [];
+    const run = dispatch({
+      concurrency: 2,
+      gate,
+      hostOf: () => 'h.example',
+      maxWaitMs: 5000,
+      maxClaimed: 4,
+      maxQueuedMs: 60_000,
+      shouldStop: () => false,
+      refill: async () => {
+        calls++;
+        if (calls === 1) return [1, 2, 3];
+        throw new Error('Connection terminated unexpectedly');
+      },
+      defer: async () => undefined,
+      abandon: async (xs) => {
+        abandoned.push(...xs);
+      },
+      work: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        finished++;
+      },
+    });
+    await expect(run).rejects.toThrow(/Connection terminated/);
+    // Two started before the failing refill and finished; the third was queued and handed back.
+    expect(finished).toBe(2);
+    expect(abandoned).toEqual([3]);
   });
 });

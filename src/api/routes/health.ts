@@ -1,6 +1,6 @@
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
-import { HttpProblem } from '../problem.ts';
+import { databaseUnavailable } from '../problem.ts';
 
 const READY_TIMEOUT_MS = 2000;
 
@@ -20,7 +20,7 @@ export function registerHealthRoutes(app: express.Express, deps: ApiDeps): void 
       await Promise.race([deps.db.query('select 1'), timeout]);
     } catch (err) {
       deps.logger.warn({ err }, 'readiness check failed');
-      throw new HttpProblem(503, 'Service Unavailable', 'database not reachable');
+      throw databaseUnavailable();
     } finally {
       clearTimeout(timer);
     }

@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/env.ts';
 import { migrate } from '../../store/migrate.ts';
 import { runtimeForCli } from '../runtime-for-cli.ts';
 
+/** `tributary migrate`; an unreachable database is the same one-line error as for every command. */
 export async function migrateCommand(): Promise<number> {
   const rt = await runtimeForCli(loadConfig(), { migrate: false });
   try {

@@ -1,10 +1,11 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { loadConfig, type Config } from '../../config/env.ts';
 import { createApp } from '../../api/app.ts';
 import type { Runtime } from '../../runtime.ts';
 import { refreshFeed } from '../../worker/poll-once.ts';
 import { startWorker, type WorkerHandle } from '../../worker/worker.ts';
 import { runtimeForCli } from '../runtime-for-cli.ts';
+import { CliError } from '../usage.ts';
 import { setUpFeedSources } from '../feed-sources.ts';
 
 export const workerCommand = () => run({ api: false, worker: true });
@@ -22,7 +23,11 @@ interface RunMode {
 async function run(mode: RunMode): Promise<number> {
   const config = loadConfig();
   const sources = await setUpFeedSources(config, { demo: Boolean(mode.demo) });
-  const rt = await runtimeForCli(sources.config);
+  // The demo's feed server must not keep the process alive when the database cannot be opened.
+  const rt = await runtimeForCli(sources.config).catch(async (err: unknown) => {
+    await sources.close();
+    throw err;
+  });
   const log = rt.logger;
   let server: Server | null = null;
   let worker: WorkerHandle | null = null;
@@ -31,7 +36,14 @@ async function run(mode: RunMode): Promise<number> {
   try {
     await sources.importInto(rt);
     if (mode.api) server = await listen(rt, sources.config, shutdown.signal);
-    if (mode.worker) worker = startWorker(rt);
+    if (mode.worker) {
+      worker = startWorker(rt.pollDeps, {
+        ...rt.pollSettings,
+        schedule: sources.config.POLL_SCHEDULE,
+        // In-flight fetches end by themselves within FETCH_TIMEOUT_MS; wait a little longer than that.
+        stopWaitMs: sources.config.FETCH_TIMEOUT_MS + 5000,
+      });
+    }
   } catch (err) {
     await sources.close();
     await rt.close();
@@ -67,13 +79,29 @@ async function listen(rt: Runtime, config: Config, shutdown: AbortSignal): Promi
     refreshFeed: (id) => refreshFeed(rt, id),
     subscribe: { db: rt.db, fetcher: rt.fetcher, allow: config.ALLOW_PRIVATE_NETWORKS, signal: shutdown },
   });
-  return new Promise((resolve, reject) => {
-    const server = app.listen(config.PORT, config.HOST, () => {
-      const shown = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-      const base = config.PUBLIC_URL ?? `http://${shown}:${config.PORT}`;
-      rt.logger.info({ url: base }, `Tributary is up: reader page ${base}/ · merged feed ${base}/feed.xml · API ${base}/api/items`);
-      resolve(server);
-    });
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch((err: NodeJS.ErrnoException) => {
+    throw listenError(err, config);
   });
+  const shown = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const base = config.PUBLIC_URL ?? `http://${shown}:${config.PORT}`;
+  rt.logger.info({ url: base }, `Tributary is up: reader page ${base}/ · merged feed ${base}/feed.xml · API ${base}/api/items`);
+  return server;
+}
+
+/** A port that cannot be had is a one-line message and exit 1, never a process with no HTTP server. */
+function listenError(err: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.HOST}:${config.PORT}`;
+  if (err.code === 'EADDRINUSE') {
+    return new CliError(`port ${config.PORT} is in use (${where}): stop the other process or set PORT to a free port`);
+  }
+  if (err.code === 'EACCES') return new CliError(`not allowed to listen on port ${config.PORT} (${where}): use a port above 1023 or set PORT`);
+  if (err.code === 'EADDRNOTAVAIL') return new CliError(`cannot listen on ${where}: HOST is not an address of this machine`);
+  return new CliError(`cannot listen on ${where}: ${err.message}`);
 }
