@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Lane } from './embedded-server.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -32,7 +34,10 @@ export interface DbOptions {
 /** The one place the back end is chosen: a PostgreSQL server when a URL is given, else embedded PGlite. */
 export async function openDb(opts: DbOptions): Promise<Db> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolSize ?? 10, opts.onIdleError);
-  return openEmbedded(opts.dataDir);
+  if (!opts.dataDir) return openEmbedded();
+  // One owner per data directory; a second process reaches the owner's database through its socket.
+  const { openEmbeddedDir } = await import('./embedded-owner.ts');
+  return openEmbeddedDir({ dataDir: opts.dataDir, poolSize: opts.poolSize, onIdleError: opts.onIdleError });
 }
 
 const INT8_OID = 20;
@@ -87,10 +92,19 @@ export function openPostgres(url: string, poolSize = 10, onIdleError?: (err: Err
   };
 }
 
+/** A PGlite instance of this process alone (no lock): in memory, or a directory nobody else opens (bench). */
 export async function openEmbedded(dataDir?: string, loadDataDir?: Blob): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create({ dataDir, loadDataDir });
+  return liteDb(await PGlite.create({ dataDir, loadDataDir }));
+}
+
+/**
+ * A Db over an open PGlite. With a lane (the owner serving clients on a socket), every statement and
+ * transaction of this process waits its turn with the clients' transactions on the one backend.
+ */
+export function liteDb(lite: PGlite, lane?: Lane): Db {
+  const turn = <T>(fn: () => Promise<T>): Promise<T> => (lane ? lane.run(fn) : fn());
   type LiteTx = Parameters<Parameters<typeof lite.transaction>[0]>[0];
   const wrap = (c: typeof lite | LiteTx): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
@@ -105,9 +119,9 @@ export async function openEmbedded(dataDir?: string, loadDataDir?: Blob): Promis
   const base = wrap(lite);
   return {
     kind: 'embedded',
-    query: base.query,
-    exec: base.exec,
-    transaction: (fn) => lite.transaction((tx) => fn(wrap(tx))),
+    query: <R,>(sql: string, params?: unknown[]) => turn(() => base.query<R>(sql, params)),
+    exec: (sql) => turn(() => base.exec(sql)),
+    transaction: (fn) => turn(() => lite.transaction((tx) => fn(wrap(tx)))),
     async close() {
       if (!lite.closed) await lite.close();
     },

@@ -1,0 +1,110 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { liteDb, openPostgres, type Db } from './db.ts';
+import { acquireLock, SOCKET_FILE, type LockHolder, type OwnedLock } from './embedded-lock.ts';
+import { Lane, serveEmbedded, type EmbeddedServer } from './embedded-server.ts';
+
+export interface EmbeddedDirOptions {
+  dataDir: string;
+  poolSize?: number | undefined;
+  onIdleError?: ((err: Error) => void) | undefined;
+}
+
+/** Another live process owns the data directory and cannot be reached: the caller should stop, not open a copy. */
+export class EmbeddedInUseError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${holder.pid} (${holder.command}), which does not accept connections; ` +
+        `use its HTTP API, or stop that process and run the command again`,
+    );
+  }
+}
+
+/** How long a second process waits for a live owner that is still starting (opening PGlite, initdb on first run). */
+const OWNER_START_WAIT_MS = 60_000;
+/** sun_path is 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Opens the embedded database in a directory with exactly one PGlite instance on it across processes.
+ * The first process takes the lock and becomes the owner: it opens PGlite and serves it on a Unix
+ * socket in the directory. Any later process finds the live owner in the lock and connects to that
+ * socket with `pg`, so everyone reads and writes one database. A lock left by a dead process is taken over.
+ */
+export async function openEmbeddedDir(opts: EmbeddedDirOptions): Promise<Db> {
+  const dir = resolve(opts.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const command = `tributary ${process.argv.slice(2).join(' ')}`.trim().slice(0, 80);
+  const deadline = Date.now() + OWNER_START_WAIT_MS;
+  for (;;) {
+    const got = await acquireLock(dir, command);
+    if (got.kind === 'owned') return openAsOwner(dir, got.lock);
+    const holder = got.holder;
+    if (holder.state === 'not-serving') throw new EmbeddedInUseError(opts.dataDir, holder);
+    if (holder.state === 'serving' && holder.socket) {
+      const client = await openAsClient(holder.socket, opts);
+      if (client) return client;
+      // The owner is going away (socket closed before its lock): look again.
+    }
+    if (Date.now() > deadline) throw new EmbeddedInUseError(opts.dataDir, holder);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function openAsOwner(dir: string, lock: OwnedLock): Promise<Db> {
+  const socketPath = join(dir, SOCKET_FILE);
+  let server: EmbeddedServer | null = null;
+  // A crash between here and close() must not leave a lock that names a live-looking process
+  // (PID reuse is caught by the start time; this is for a plain process.exit()).
+  const onExit = () => {
+    if (server) rmSync(socketPath, { force: true });
+    lock.release();
+  };
+  process.on('exit', onExit);
+  let db: Db;
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const lite = await PGlite.create({ dataDir: dir });
+    const lane = new Lane();
+    db = liteDb(lite, lane);
+    if (Buffer.byteLength(socketPath) <= MAX_SOCKET_PATH_BYTES) {
+      rmSync(socketPath, { force: true }); // left by a dead owner
+      server = await serveEmbedded(lite, lane, socketPath).catch(() => null);
+    }
+  } catch (err) {
+    process.off('exit', onExit);
+    lock.release();
+    throw err;
+  }
+  lock.update(server ? { socket: dir, state: 'serving' } : { state: 'not-serving' });
+  const closeDb = db.close;
+  return {
+    ...db,
+    async close() {
+      try {
+        await server?.close();
+        if (server) rmSync(socketPath, { force: true });
+        await closeDb();
+      } finally {
+        process.off('exit', onExit);
+        lock.release();
+      }
+    },
+  };
+}
+
+/** A `pg` pool on the owner's socket; null when the owner no longer answers. */
+async function openAsClient(socketDir: string, opts: EmbeddedDirOptions): Promise<Db | null> {
+  const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir)}`;
+  const db = openPostgres(url, opts.poolSize ?? 10, opts.onIdleError);
+  try {
+    await db.query('select 1');
+  } catch {
+    await db.close().catch(() => undefined);
+    return null;
+  }
+  return { ...db, kind: 'embedded' };
+}
