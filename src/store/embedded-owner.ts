@@ -17,7 +17,7 @@ export class EmbeddedInUseError extends Error {
     readonly holder: LockHolder,
   ) {
     super(
-      `the embedded database in ${dataDir} is in use by process ${holder.pid} (${holder.command}), which does not accept connections; ` +
+      `in use by process ${holder.pid} (${holder.command}), which does not accept connections on a socket in ${dataDir}; ` +
         `use its HTTP API, or stop that process and run the command again`,
     );
   }
@@ -46,7 +46,7 @@ export async function openEmbeddedDir(opts: EmbeddedDirOptions): Promise<Db> {
     if (holder.state === 'not-serving') throw new EmbeddedInUseError(opts.dataDir, holder);
     if (holder.state === 'serving' && holder.socket) {
       const client = await openAsClient(holder.socket, opts);
-      if (client) return client;
+      if (client) return followingOwner(client, () => openEmbeddedDir(opts));
       // The owner is going away (socket closed before its lock): look again.
     }
     if (Date.now() > deadline) throw new EmbeddedInUseError(opts.dataDir, holder);
@@ -107,4 +107,50 @@ async function openAsClient(socketDir: string, opts: EmbeddedDirOptions): Promis
     return null;
   }
   return { ...db, kind: 'embedded' };
+}
+
+/**
+ * A client outlives its owner: when the owner's socket is gone (it stopped, or crashed), the next
+ * statement opens the directory again, taking the lock itself or reaching a new owner. Only a refused
+ * connect is retried, so nothing ran on the old connection.
+ */
+function followingOwner(first: Db, reopen: () => Promise<Db>): Db {
+  let current = first;
+  let switching: Promise<Db> | null = null;
+  const next = (stale: Db): Promise<Db> => {
+    if (current !== stale) return Promise.resolve(current);
+    switching ??= reopen()
+      .then((db) => {
+        current = db;
+        void stale.close().catch(() => undefined);
+        return db;
+      })
+      .finally(() => (switching = null));
+    return switching;
+  };
+  const call = async <T>(fn: (db: Db) => Promise<T>): Promise<T> => {
+    const db = current;
+    try {
+      return await fn(db);
+    } catch (err) {
+      if (!ownerGone(err)) throw err;
+      return fn(await next(db));
+    }
+  };
+  return {
+    kind: 'embedded',
+    query: <R,>(sql: string, params?: unknown[]) => call((db) => db.query<R>(sql, params)),
+    exec: (sql) => call((db) => db.exec(sql)),
+    transaction: (fn) => call((db) => db.transaction(fn)),
+    async close() {
+      await switching?.catch(() => undefined);
+      await current.close();
+    },
+  };
+}
+
+/** The owner's socket refused the connection: it is gone (not a statement that failed). */
+function ownerGone(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException & { address?: string };
+  return e?.syscall === 'connect' && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') && String(e.address ?? '').endsWith(SOCKET_FILE);
 }
