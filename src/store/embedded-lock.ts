@@ -58,18 +58,12 @@ export async function acquireLock(dir: string, command: string): Promise<LockRes
   throw new Error(`cannot take the lock ${path}: it keeps changing`);
 }
 
-/** Reads the current holder without taking anything (null: no lock, or an unreadable one). */
-export function readHolder(dir: string): LockHolder | null {
-  const text = readText(join(dir, LOCK_FILE));
-  return text === null ? null : parseHolder(text);
-}
-
 /**
  * Whether the process named in a lock still runs. On the same host: the PID exists and, where the
  * kernel tells, started at the recorded time (PIDs are reused). From another host (a data volume
  * shared with another container) the process is out of sight: alive if its socket answers.
  */
-export async function isAlive(holder: LockHolder): Promise<boolean> {
+async function isAlive(holder: LockHolder): Promise<boolean> {
   if (holder.host !== hostname()) return holder.socket !== null && (await socketAnswers(holder.socket));
   try {
     process.kill(holder.pid, 0);
@@ -103,7 +97,7 @@ function takeOverStale(path: string, staleText: string): void {
 }
 
 /** Whether something accepts connections on the PostgreSQL socket in this directory. */
-export function socketAnswers(socketDir: string): Promise<boolean> {
+function socketAnswers(socketDir: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(join(socketDir, SOCKET_FILE));
     s.once('connect', () => {
