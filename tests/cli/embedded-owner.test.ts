@@ -94,16 +94,15 @@ describe.skipIf(onServer)('embedded database: one owner per DATA_DIR (embedded)'
     const dataDir = await newDataDir();
     const { svc, base } = await startService('serve', dataDir);
     try {
-      const lock = lockOf(dataDir);
-      expect(lock.pid).toBe(svc.child.pid);
-      expect(lock.state).toBe('serving');
-      expect(existsSync(join(dataDir, SOCKET))).toBe(true);
-
       const add = await cli(['feeds', 'add', feeds.url('/feed.xml')], { DATA_DIR: dataDir });
       expect(add.code, add.stderr).toBe(0);
       const id = Number(/added feed (\d+)/.exec(add.stdout)?.[1]);
       // The service sees the feed the CLI added: one database, not two copies.
       expect((await feedsOf(base)).map((f) => f.id)).toEqual([id]);
+      const lock = lockOf(dataDir);
+      expect(lock.pid).toBe(svc.child.pid);
+      expect(lock.state).toBe('serving');
+      expect(existsSync(join(dataDir, SOCKET))).toBe(true);
 
       const poll = await cli(['poll', '--once'], { DATA_DIR: dataDir });
       expect(poll.code, poll.stderr).toBe(0);
