@@ -73,8 +73,8 @@ describe.skipIf(onServer)('embedded database: one owner per DATA_DIR (embedded)'
     return { svc, base };
   };
 
-  const stop = async (svc: Spawned) => {
-    svc.child.kill('SIGTERM');
+  const stop = async (svc: Spawned, signal: NodeJS.Signals = 'SIGTERM') => {
+    svc.child.kill(signal);
     return svc.exited;
   };
 
@@ -216,7 +216,7 @@ describe.skipIf(onServer)('embedded database: one owner per DATA_DIR (embedded)'
     expect(existsSync(join(dataDir, LOCK))).toBe(false);
   });
 
-  it('an owner that cannot serve a socket (path too long) makes a second process refuse at once, naming its PID', async () => {
+  it('an owner that cannot serve a socket (path too long) makes a second process refuse at once, naming its PID; SIGINT releases the lock', async () => {
     // sun_path holds 107 bytes: a data directory this deep cannot carry the socket.
     const deep = await newDataDir(join('x'.repeat(60), 'y'.repeat(60)));
     const { svc } = await startService('serve', deep);
@@ -229,7 +229,7 @@ describe.skipIf(onServer)('embedded database: one owner per DATA_DIR (embedded)'
       expect(r.stderr).toContain(`in use by process ${svc.child.pid} (tributary serve)`);
       expect(r.stderr).toMatch(/use its HTTP API, or stop that process/);
     } finally {
-      expect(await stop(svc), svc.output()).toBe(0);
+      expect(await stop(svc, 'SIGINT'), svc.output()).toBe(0);
     }
     expect(existsSync(join(deep, LOCK))).toBe(false);
   });
