@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, openEmbedded, type Db } from '../../src/store/db.ts';
-import { onServer } from '../helpers/db.ts';
+import { createTestDb, onServer } from '../helpers/db.ts';
 import { EMBEDDED_TEMPLATE } from '../helpers/paths.ts';
 
 /**
@@ -80,5 +80,25 @@ describe.skipIf(onServer)('embedded owner and socket clients share one backend s
     (raw as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     expect((await waiting).rows[0]!.n).toBe(0);
     expect((await client.query<{ n: number }>('select count(*)::int as n from lane_probe')).rows[0]!.n).toBe(0);
+  });
+});
+
+describe.runIf(onServer)('with DATABASE_URL the data directory is not locked (postgres)', () => {
+  it('two processes worth of openDb on one DATA_DIR both use the server and leave no lock or socket', async () => {
+    const t = await createTestDb();
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-nolock-'));
+    const a = await openDb({ databaseUrl: t.url!, dataDir: dir });
+    const b = await openDb({ databaseUrl: t.url!, dataDir: dir });
+    try {
+      expect(a.kind).toBe('postgres');
+      await a.exec('create table nolock_probe (v int); insert into nolock_probe values (1)');
+      expect((await b.query<{ n: number }>('select count(*)::int as n from nolock_probe')).rows[0]!.n).toBe(1);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+      await t.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
