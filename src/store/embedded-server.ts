@@ -43,12 +43,15 @@ export interface EmbeddedServer {
 /**
  * Serves one PGlite instance to `pg` clients on a Unix socket.
  *
- * Written here rather than taken from @electric-sql/pglite-socket because that server interleaves
- * clients message by message: two clients' Parse/Bind/Execute runs mix on the one backend (the unnamed
- * statement of one is bound by the other), and the owner's own PGlite transactions do not wait for a
- * socket client's open transaction. Here a client's messages run as whole groups up to Sync or Query,
- * and the client keeps the lane until the backend reports idle (ReadyForQuery 'I'), i.e. for the
- * whole of an explicit transaction.
+ * Written here rather than taken from @electric-sql/pglite-socket (0.2.17): its queue interleaves
+ * clients message by message, so two clients' Parse/Bind/Execute runs mix on the one backend and one
+ * binds the other's unnamed statement (electric-sql/pglite#1046, open); an exception inside its queue
+ * stops it for good; the owner's own PGlite transactions do not wait for a socket client's open
+ * transaction (it takes only PGlite's query mutex); and it pins @electric-sql/pglite to 0.5.14 exactly
+ * plus seven extension packages as required peers. Here a client's messages run as whole groups up to
+ * Sync or Query, and the client keeps the lane until the backend reports idle (ReadyForQuery 'I'),
+ * i.e. for the whole of an explicit transaction. The session is shared, so clients must not rely on
+ * session state (SET, named prepared statements); our store uses neither.
  */
 export async function serveEmbedded(lite: PGlite, lane: Lane, socketPath: string): Promise<EmbeddedServer> {
   const connections = new Set<Connection>();
