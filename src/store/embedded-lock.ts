@@ -1,4 +1,4 @@
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -38,24 +38,54 @@ export interface OwnedLock {
 export async function acquireLock(dir: string, command: string): Promise<LockResult> {
   const path = join(dir, LOCK_FILE);
   const me: LockHolder = { pid: process.pid, host: hostname(), started: processStartTime(process.pid), command, socket: null, state: 'starting' };
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    writeFileSync(tmp, `${JSON.stringify(me)}\n`);
-    try {
-      linkSync(tmp, path);
-      return { kind: 'owned', lock: ownedLock(path, me) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      unlinkSync(tmp);
-    }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (createExclusive(path, `${JSON.stringify(me)}\n`)) return { kind: 'owned', lock: ownedLock(path, me) };
     const text = readText(path);
     if (text === null) continue; // released between our attempt and the read
     const holder = parseHolder(text);
+    if (holder === null && attempt < 20 && isFresh(path)) {
+      // Created with O_EXCL and not written yet (file systems without hard links): give it a moment.
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
     if (holder && (await isAlive(holder))) return { kind: 'held', holder };
     takeOverStale(path, text);
   }
   throw new Error(`cannot take the lock ${path}: it keeps changing`);
+}
+
+/**
+ * Creates the lock with its whole content or not at all: a complete temp file hard-linked to the
+ * name (link fails if the name exists). Where the file system has no hard links, an O_EXCL create.
+ */
+function createExclusive(path: string, content: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, content);
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+  } finally {
+    unlinkSync(tmp);
+  }
+  try {
+    writeFileSync(path, content, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+function isFresh(path: string): boolean {
+  try {
+    return Date.now() - statSync(path).mtimeMs < 5000;
+  } catch {
+    return false;
+  }
 }
 
 /**
