@@ -64,6 +64,7 @@ async function openAsOwner(dir: string, lock: OwnedLock): Promise<Db> {
     lock.release();
   };
   process.on('exit', onExit);
+  const unwatchSignals = cleanUpOnSignal(onExit);
   let db: Db;
   try {
     const { PGlite } = await import('@electric-sql/pglite');
@@ -76,6 +77,7 @@ async function openAsOwner(dir: string, lock: OwnedLock): Promise<Db> {
     }
   } catch (err) {
     process.off('exit', onExit);
+    unwatchSignals();
     lock.release();
     throw err;
   }
@@ -90,9 +92,41 @@ async function openAsOwner(dir: string, lock: OwnedLock): Promise<Db> {
         await closeDb();
       } finally {
         process.off('exit', onExit);
+        unwatchSignals();
         lock.release();
       }
     },
+  };
+}
+
+/**
+ * A command with no SIGINT/SIGTERM handler of its own (feeds import, poll --once) dies of the signal
+ * without running 'exit' handlers: remove the lock and socket first, then let the signal do what it
+ * would have done. Commands that handle the signal (serve, worker, start) shut down and close the
+ * database themselves, so as soon as one adds a handler ours steps aside.
+ */
+function cleanUpOnSignal(cleanup: () => void): () => void {
+  const ours = new Map<NodeJS.Signals, () => void>();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    if (process.listenerCount(signal) > 0) continue;
+    const handler = () => {
+      cleanup();
+      process.kill(process.pid, signal);
+    };
+    process.once(signal, handler);
+    ours.set(signal, handler);
+  }
+  const stepAside = (event: string | symbol) => {
+    const handler = ours.get(event as NodeJS.Signals);
+    if (!handler) return;
+    process.off(event, handler);
+    ours.delete(event as NodeJS.Signals);
+  };
+  process.on('newListener', stepAside);
+  return () => {
+    for (const [signal, handler] of ours) process.off(signal, handler);
+    ours.clear();
+    process.off('newListener', stepAside);
   };
 }
 

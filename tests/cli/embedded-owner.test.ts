@@ -191,6 +191,19 @@ describe.skipIf(onServer)('embedded database: one owner per DATA_DIR (embedded)'
     expect(await stop(again.svc)).toBe(0);
   });
 
+  it('a command interrupted by SIGINT removes its lock and socket on the way out', async () => {
+    const dataDir = await newDataDir();
+    // The import waits on a feed server that never answers, holding the database meanwhile.
+    const importing = spawnTributary(['feeds', 'import', feeds.url('/hang')], { ...baseEnv, DATA_DIR: dataDir });
+    await waitFor('the import to own the directory', async () => existsSync(join(dataDir, LOCK)) && lockOf(dataDir).state === 'serving', 120_000);
+    expect(lockOf(dataDir).pid).toBe(importing.child.pid);
+    importing.child.kill('SIGINT');
+    expect(await importing.exited).toBe(null); // still dies of the signal, as before
+    expect(importing.child.signalCode).toBe('SIGINT');
+    expect(existsSync(join(dataDir, LOCK))).toBe(false);
+    expect(existsSync(join(dataDir, SOCKET))).toBe(false);
+  });
+
   it('a worker started beside the service becomes the owner when the service stops', async () => {
     const dataDir = await newDataDir();
     const { svc, base } = await startService('serve', dataDir);
