@@ -119,8 +119,10 @@ function cleanUpOnSignal(cleanup: () => void): () => void {
   const stepAside = (event: string | symbol) => {
     const handler = ours.get(event as NodeJS.Signals);
     if (!handler) return;
-    process.off(event, handler);
     ours.delete(event as NodeJS.Signals);
+    // Not now: 'newListener' runs before the new handler is added, and removing the last listener of a
+    // signal makes Node stop catching it, so the process would die of the signal after all.
+    process.nextTick(() => process.off(event, handler));
   };
   process.on('newListener', stepAside);
   return () => {
