@@ -57,8 +57,7 @@ export async function openEmbeddedDir(opts: EmbeddedDirOptions): Promise<Db> {
 async function openAsOwner(dir: string, lock: OwnedLock): Promise<Db> {
   const socketPath = join(dir, SOCKET_FILE);
   let server: EmbeddedServer | null = null;
-  // A crash between here and close() must not leave a lock that names a live-looking process
-  // (PID reuse is caught by the start time; this is for a plain process.exit()).
+  // A process.exit() or a fatal signal before close() still removes lock and socket.
   const onExit = () => {
     if (server) rmSync(socketPath, { force: true });
     lock.release();
