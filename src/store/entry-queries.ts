@@ -21,6 +21,9 @@ export interface EntryKey {
   id: number;
 }
 
+/** Which side of a keyset position a page lies on: older (the next page) or newer (the page before). */
+export type PageSide = 'older' | 'newer';
+
 export interface EntrySource {
   feed_id: number;
   feed_title: string | null;
@@ -73,13 +76,13 @@ function hasNegation(q: string): boolean {
 }
 
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
-function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: unknown[]): string {
+function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: PageSide, params: unknown[]): string {
   const conds: string[] = [];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
-  if (after) conds.push(`(e.sort_at, e.id) < (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
+  if (after) conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
   if (filter.since) conds.push(`e.sort_at >= ${p(filter.since)}::timestamptz`);
   if (filter.until) conds.push(`e.sort_at < ${p(filter.until)}::timestamptz`);
   if (filter.lang) {
@@ -112,24 +115,30 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: u
   return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
 }
 
-export function buildListQuery(filter: EntryFilter, limit: number, after?: EntryKey): { sql: string; params: unknown[] } {
+export function buildListQuery(filter: EntryFilter, limit: number, after?: EntryKey, side: PageSide = 'older'): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
-  const where = whereClause(filter, after, params);
+  const where = whereClause(filter, after, side, params);
   params.push(limit);
-  // Newest first on (sort_at, id): a bounded scan of index entries_newest, never a sort of the table.
+  // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
+  // for the newer side), never a sort of the table.
+  const order = side === 'older' ? 'desc' : 'asc';
   const sql = `select ${ENTRY_COLUMNS} from entries e ${where}
-    order by e.sort_at desc, e.id desc limit $${params.length}`;
+    order by e.sort_at ${order}, e.id ${order} limit $${params.length}`;
   return { sql, params };
 }
 
-/** The newest entries matching the filter, after the keyset position when given, each with its sources. */
+/**
+ * Entries matching the filter, each with its sources: the newest, or those on one side of a keyset
+ * position, nearest to it first (so newest first on the older side, oldest first on the newer side).
+ */
 export async function listEntries(
   q: Queryable,
   filter: EntryFilter,
   limit: number,
   after?: EntryKey,
+  side: PageSide = 'older',
 ): Promise<EntryWithSources[]> {
-  const { sql, params } = buildListQuery(filter, limit, after);
+  const { sql, params } = buildListQuery(filter, limit, after, side);
   const rows = (await q.query<EntryRow>(sql, params)).rows;
   return attachSources(q, rows);
 }
