@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Lane } from './embedded-server.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -49,7 +51,10 @@ export async function openDb(opts: DbOptions): Promise<Db> {
     }
     return db;
   }
-  return openEmbedded(opts.dataDir);
+  if (!opts.dataDir) return openEmbedded();
+  // One owner per data directory; a second process reaches the owner's database through its socket.
+  const { openEmbeddedDir } = await import('./embedded-owner.ts');
+  return openEmbeddedDir({ dataDir: opts.dataDir, poolSize: opts.poolSize, onIdleError: opts.onConnectionLost });
 }
 
 /**
@@ -195,10 +200,19 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
   };
 }
 
+/** A PGlite instance of this process alone (no lock): in memory, or a directory nobody else opens (bench). */
 export async function openEmbedded(dataDir?: string, loadDataDir?: Blob): Promise<Db> {
   const { PGlite } = await import('@electric-sql/pglite');
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const lite = await PGlite.create({ dataDir, loadDataDir });
+  return liteDb(await PGlite.create({ dataDir, loadDataDir }));
+}
+
+/**
+ * A Db over an open PGlite. With a lane (the owner serving clients on a socket), every statement and
+ * transaction of this process waits its turn with the clients' transactions on the one backend.
+ */
+export function liteDb(lite: PGlite, lane?: Lane): Db {
+  const turn = <T>(fn: () => Promise<T>): Promise<T> => (lane ? lane.run(fn) : fn());
   type LiteTx = Parameters<Parameters<typeof lite.transaction>[0]>[0];
   const wrap = (c: typeof lite | LiteTx): Queryable => ({
     async query<R>(sql: string, params?: unknown[]) {
@@ -213,9 +227,9 @@ export async function openEmbedded(dataDir?: string, loadDataDir?: Blob): Promis
   const base = wrap(lite);
   return {
     kind: 'embedded',
-    query: base.query,
-    exec: base.exec,
-    transaction: (fn) => lite.transaction((tx) => fn(wrap(tx))),
+    query: <R,>(sql: string, params?: unknown[]) => turn(() => base.query<R>(sql, params)),
+    exec: (sql) => turn(() => base.exec(sql)),
+    transaction: (fn) => turn(() => lite.transaction((tx) => fn(wrap(tx)))),
     async close() {
       if (!lite.closed) await lite.close();
     },
