@@ -30,7 +30,7 @@ function poll(name: string, feeds: number, items: number, wallMs: number, floorM
 }
 
 function endpoint(kind: EndpointKind, rps: number, p99Ms: number, statusCounts: Record<string, number> = { [kind === 'feedNotModified' ? '304' : '200']: 100 }): EndpointResult {
-  return { kind, name: `/${kind}`, path: `/${kind}`, requestsPerSec: rps, p50Ms: p99Ms / 2, p99Ms, firstMs: null, statusCounts, errors: 0 };
+  return { kind, name: `/${kind}`, path: `/${kind}`, requestsPerSec: rps, p50Ms: p99Ms / 2, p99Ms, firstMs: null, statusCounts, errors: 0, cpuPerRequestUs: NaN };
 }
 
 function serve(entries: number, bytesPerEntry: number, endpoints: EndpointResult[]): ServingPhase {
