@@ -1,7 +1,7 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './deps.ts';
-import { errorHandler, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
+import { bodiesOnly, errorHandler, precomputedHeaders, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
 import { registerItemRoutes } from './routes/items.ts';
@@ -19,7 +19,8 @@ export function createApp(deps: ApiDeps): express.Express {
   // No 'json escape': helmet sends X-Content-Type-Options: nosniff, so a JSON body is never read as
   // HTML, and escaping <, > and & in every content_html cost more than the rest of the request.
 
-  app.use(
+  // Security headers computed once per scheme (precomputedHeaders), not per request.
+  app.use(precomputedHeaders(
     helmet({
       contentSecurityPolicy: {
         directives: {
@@ -37,10 +38,10 @@ export function createApp(deps: ApiDeps): express.Express {
       // Feeds and the API are read by other origins (feed readers on the web).
       crossOriginResourcePolicy: { policy: 'cross-origin' },
     }),
-  );
+  ));
   app.use(requestMetrics(deps));
   app.use(rateLimiter(deps.config.RATE_LIMIT_PER_MINUTE, UNLIMITED_PATHS));
-  app.use(express.json({ limit: '100kb' }));
+  app.use(bodiesOnly(express.json({ limit: '100kb' })));
 
   registerHealthRoutes(app, deps);
   registerReaderRoutes(app, deps);

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
-import { entriesVersion } from '../../store/entry-queries.ts';
 import { itemJsonById, itemsPageJson } from '../../store/item-pages.ts';
 import { parseId, parseItemsQuery, type ListParams } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { notFound } from '../problem.ts';
 import { etagMatches } from '../conditional.ts';
 import { LruCache } from '../lru.ts';
+import { currentEntriesVersion } from '../entries-version.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -36,7 +36,7 @@ export function registerItemRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/api/items', async (req, res) => {
     const p = parseItemsQuery(req.query);
     // One sequence read: every change to entries (or to a feed title they show) moves it.
-    const version = await entriesVersion(deps.db);
+    const version = await currentEntriesVersion(deps.db);
     const key = `${version} ${queryKey(p)}`;
     const etag = `"${createHash('sha256').update(key).digest('base64url').slice(0, 32)}"`;
     res.set('Cache-Control', 'no-cache');
