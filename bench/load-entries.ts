@@ -1,5 +1,6 @@
 import type { Db } from '../src/store/db.ts';
 import { hash32, PLACES, REGIONS, WORDS, type Lang } from './content.ts';
+import { searchMatchCount } from '../src/store/entry-queries.ts';
 import { countLadder, ladderFor, plantedWordsSql, type LadderRung } from './search-ladder.ts';
 
 /**
@@ -63,11 +64,7 @@ export interface LoadResult {
 /** Loads `count` entries in chunks; `progress` is told after each chunk. */
 export async function loadEntries(db: Db, count: number, progress?: (done: number) => void): Promise<LoadResult> {
   const t0 = performance.now();
-  const pool: { lang: string; n: number; text: string }[] = [];
-  for (const lang of LANGS) {
-    for (let n = 0; n < POOL_PER_LANG; n++) pool.push({ lang, n, text: paragraph(lang, hash32(n, 99, lang.charCodeAt(0)), 300) });
-  }
-  const searchWord = pickSearchWord(pool.filter((p) => p.lang === 'en').map((p) => p.text));
+  const pool = LANGS.flatMap((lang) => poolParagraphs(lang).map((text, n) => ({ lang, n, text })));
 
   await db.exec(`drop table if exists bench_pool; create table bench_pool (lang text, n int, text text, primary key (lang, n))`);
   await db.query(`insert into bench_pool select * from unnest($1::text[], $2::int[], $3::text[])`, [
@@ -142,16 +139,24 @@ export async function loadEntries(db: Db, count: number, progress?: (done: numbe
   await db.exec(`select setval(pg_get_serial_sequence('feeds', 'id'), ${BENCH_FEEDS})`);
   // A live database is vacuumed by autovacuum; PGlite has none, so do it here for both.
   await db.exec(`vacuum analyze feeds, entries, entry_sources`);
-  const loadSeconds = (performance.now() - t0) / 1000;
+  return describeLoaded(db, (performance.now() - t0) / 1000);
+}
 
-  const counts = await db.query<{ entries: number; sources: number; matches: number }>(
-    `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources,
-            (select count(*) from entries where search @@ websearch_to_tsquery(tributary_ts_config(language), $1))::int as matches`,
-    [searchWord],
+/** What loadEntries reports, for a database it loaded earlier (bench --existing-db). */
+export async function describeLoaded(db: Db, loadSeconds: number): Promise<LoadResult> {
+  const searchWord = pickSearchWord(poolParagraphs('en'));
+
+  const counts = await db.query<{ entries: number; sources: number }>(
+    `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources`,
   );
-  const c = counts.rows[0]!;
+  const c = { ...counts.rows[0]!, matches: await searchMatchCount(db, searchWord) };
   const ladderRungs = await countLadder(db, c.entries, { word: searchWord, matches: c.matches });
   return { entries: c.entries, sources: c.sources, loadSeconds, searchWord, searchShare: c.matches / Math.max(1, c.entries), region: 'syria', ladder: ladderRungs };
+}
+
+/** The paragraphs entries of one language draw their text from. */
+function poolParagraphs(lang: Lang): string[] {
+  return Array.from({ length: POOL_PER_LANG }, (_, n) => paragraph(lang, hash32(n, 99, lang.charCodeAt(0)), 300));
 }
 
 /** The English real word present in closest to 20% of paragraphs. */

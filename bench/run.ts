@@ -9,7 +9,8 @@ import { createBenchDatabase, type BenchDatabase } from './bench-db.ts';
 import { runChild, spawnChild, type ChildUsage } from './child.ts';
 import { startFarm, type Farm } from './farm.ts';
 import type { FloorJob, FloorResult } from './floor.ts';
-import { loadEntries } from './load-entries.ts';
+import { describeLoaded, loadEntries } from './load-entries.ts';
+import { openPostgres } from '../src/store/db.ts';
 import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } from './report.ts';
 import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
@@ -22,7 +23,7 @@ import { explainPage } from '../src/store/entry-queries.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
-                      [--skip-floor] [--skip-ladder] [--only-ladder]`;
+                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]`;
 
 interface Options {
   quick: boolean;
@@ -38,6 +39,8 @@ interface Options {
   skipLadder: boolean;
   /** Serving phases measure the search ladder only (no endpoints under load). */
   onlyLadder: boolean;
+  /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
+  existingDb: string[];
 }
 
 /** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
@@ -65,6 +68,7 @@ function parseOptions(argv: string[]): Options {
       'skip-floor': { type: 'boolean', default: false },
       'skip-ladder': { type: 'boolean', default: false },
       'only-ladder': { type: 'boolean', default: false },
+      'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -105,6 +109,7 @@ function parseOptions(argv: string[]): Options {
     skipFloor: values['skip-floor'],
     skipLadder: values['skip-ladder'],
     onlyLadder: values['only-ladder'],
+    existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
   };
 }
 
@@ -240,18 +245,24 @@ async function startServer(script: string, args: string[], env: Record<string, s
 const startApi = (db: BenchDatabase) => startServer('serve-child.ts', [], { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '' });
 
 async function servingPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
-  for (const count of opts.entries) {
+  const targets: { count: number; existing?: string }[] =
+    opts.existingDb.length > 0 ? opts.existingDb.map((url) => ({ count: 0, existing: url })) : opts.entries.map((count) => ({ count }));
+  for (const { count, existing } of targets) {
     let db: BenchDatabase | null = null;
     let api: Awaited<ReturnType<typeof startApi>> | null = null;
     try {
-      db = await createBenchDatabase(process.env.DATABASE_URL);
+      db = existing
+        ? { kind: 'postgres', env: { DATABASE_URL: existing }, open: async () => openPostgres(existing, 4), drop: async () => undefined }
+        : await createBenchDatabase(process.env.DATABASE_URL);
       const conn = await db.open();
       let phase: Omit<ServingPhase, 'connections' | 'durationS' | 'endpoints' | 'deepWalk' | 'server' | 'ladder'>;
       let rungs: { word: string; matches: number; access: string; plan: string }[] = [];
       try {
         await migrate(conn);
-        log(`serving ${count}: loading entries`);
-        const loaded = await loadEntries(conn, count, (done) => log(`  ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`));
+        log(existing ? `serving an existing database` : `serving ${count}: loading entries`);
+        const loaded = existing
+          ? await describeLoaded(conn, NaN)
+          : await loadEntries(conn, count, (done) => log(`  ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`));
         const sizes = await conn.query<{ entries: number; sources: number }>(
           `select pg_total_relation_size('entries')::float8 as entries, pg_total_relation_size('entry_sources')::float8 as sources`,
         );
@@ -288,7 +299,7 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
               durationS: opts.durationS,
               searchWord: phase.searchWord,
               region: 'syria',
-              deepOffset: Math.min(10_000, Math.floor(count / 2)),
+              deepOffset: Math.min(10_000, Math.floor(phase.entries / 2)),
               floorKinds: opts.skipFloor ? [] : FLOOR_KINDS,
               ladderDurationS: opts.ladderDurationS,
             },

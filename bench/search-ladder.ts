@@ -1,4 +1,5 @@
-import type { Queryable } from '../src/store/db.ts';
+import type { Db } from '../src/store/db.ts';
+import { searchMatchCount } from '../src/store/entry-queries.ts';
 
 /**
  * The search ladder: words matching 0, 1, 10, 100, 1,000 and 10,000 entries, plus the bench's
@@ -35,15 +36,11 @@ export function plantedWordsSql(g: string, words: string, steps: string): string
     where l.step > 0 and ${g} % l.step = 7 % l.step), '')`;
 }
 
-/** Counts each rung's matches the way ?q= does (each entry's own configuration). */
-export async function countLadder(db: Queryable, entries: number, common: { word: string; matches: number }): Promise<LadderRung[]> {
+/** Counts each rung's matches as ?q= finds them (in the full-text index, every configuration). */
+export async function countLadder(db: Db, entries: number, common: { word: string; matches: number }): Promise<LadderRung[]> {
   const rungs: LadderRung[] = [];
   for (const r of ladderFor(entries)) {
-    const c = await db.query<{ n: number }>(
-      `select count(*)::int as n from entries where search @@ websearch_to_tsquery(tributary_ts_config(language), $1)`,
-      [r.word],
-    );
-    rungs.push({ word: r.word, planted: r.planted, matches: Number(c.rows[0]?.n ?? 0) });
+    rungs.push({ word: r.word, planted: r.planted, matches: await searchMatchCount(db, r.word) });
   }
   rungs.push({ word: common.word, planted: common.matches, matches: common.matches });
   return rungs;

@@ -211,6 +211,14 @@ async function searchMatches(tx: Queryable, filter: EntryFilter): Promise<number
   return doc[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
 }
 
+/** How many entries a search's full-text query matches, counted in the GIN index (the bench's ladder). */
+export async function searchMatchCount(db: Db, q: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.exec(PLAN_SETTINGS.bitmap);
+    return searchMatches(tx, { q });
+  });
+}
+
 /**
  * Runs the statement `build(access)` gives for the page of `filter`: a plain walk without a
  * search; with one, inside a transaction whose plan settings follow searchAccess.
