@@ -65,7 +65,8 @@ export function openApiDocument(serverUrl?: string): Json {
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
           ],
           responses: {
-            '200': { description: 'A page of items', content: { 'application/json': { schema: { $ref: '#/components/schemas/ItemPage' } } } },
+            '200': { description: 'A page of items', headers: { ETag: { schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/ItemPage' } } } },
+            '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
             '400': problem('Malformed parameter'),
           },
         },
