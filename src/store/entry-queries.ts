@@ -116,15 +116,16 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: u
  * How a page is read. 'walk': entries_newest newest-first, filtering each row; bounded when the
  * filter is common. 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded
  * when the query is rare. A search picks one by counting its matches through the GIN index
- * (searchAccess); everything else walks.
+ * (searchMatches); everything else walks.
  */
 export type PageAccess = 'walk' | 'bitmap';
 
 /**
  * At most this many matches are sorted after a GIN lookup; above it a search walks newest-first,
  * where a word matching n entries fills a page of `limit` within about limit × table ÷ n rows.
- * Chosen from measured plans (README "Performance", search ladder): around this count both
- * strategies cost about the same at 1,000,000 entries.
+ * Both costs are mostly heap pages visited (one per match, or one per row walked), measured at
+ * similar cost per page in the plans of the search ladder (README "Performance"); they balance
+ * at √(limit × table) matches: ≈ 2,300 at 100,000 entries, ≈ 7,000 at 1,000,000.
  */
 export const SEARCH_BITMAP_MAX = 5000;
 
@@ -221,7 +222,7 @@ export async function searchMatchCount(db: Db, q: string): Promise<number> {
 
 /**
  * Runs the statement `build(access)` gives for the page of `filter`: a plain walk without a
- * search; with one, inside a transaction whose plan settings follow searchAccess.
+ * search; with one, inside a transaction whose plan settings follow the GIN count (searchMatches).
  */
 export async function readPage<R>(
   db: Db,
@@ -255,12 +256,6 @@ export async function explainPage(db: Db, filter: EntryFilter, limit: number, af
 export async function listEntries(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<EntryWithSources[]> {
   const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, access));
   return attachSources(db, rows);
-}
-
-export async function getEntry(q: Queryable, id: number): Promise<EntryWithSources | null> {
-  const rows = (await q.query<EntryRow>(`select ${ENTRY_COLUMNS} from entries e where e.id = $1`, [id])).rows;
-  const [entry] = await attachSources(q, rows);
-  return entry ?? null;
 }
 
 /** One query for the sources of a whole page. */
