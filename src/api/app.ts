@@ -1,5 +1,4 @@
 import express from 'express';
-import helmet from 'helmet';
 import type { ApiDeps } from './deps.ts';
 import { bodiesOnly, errorHandler, precomputedHeaders, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
@@ -9,6 +8,7 @@ import { registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
 import { registerReaderRoutes } from './routes/reader.ts';
 import { openApiDocument } from './openapi.ts';
 import { publicBase } from './public-url.ts';
+import { securityHeaders } from './security-headers.ts';
 
 /** The HTTP application: middleware in a fixed order, then the routes, then 404 and error handling. */
 export function createApp(deps: ApiDeps): express.Express {
@@ -19,26 +19,10 @@ export function createApp(deps: ApiDeps): express.Express {
   // No 'json escape': helmet sends X-Content-Type-Options: nosniff, so a JSON body is never read as
   // HTML, and escaping <, > and & in every content_html cost more than the rest of the request.
 
-  // Security headers computed once per scheme (precomputedHeaders), not per request.
-  app.use(precomputedHeaders(
-    helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          // The reader page has no inline script or style: its CSS is /assets/reader.css.
-          styleSrc: ["'self'"],
-          scriptSrc: ["'none'"],
-          imgSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-        },
-      },
-      // Feeds and the API are read by other origins (feed readers on the web).
-      crossOriginResourcePolicy: { policy: 'cross-origin' },
-    }),
-  ));
+  // X-Forwarded-* (req.secure, req.protocol, req.ip) are believed only from these proxies.
+  app.set('trust proxy', deps.config.TRUST_PROXY);
+  // Computed once per scheme (plain HTTP and HTTPS) and replayed, not built per request.
+  app.use(precomputedHeaders(securityHeaders(deps.config)));
   app.use(requestMetrics(deps));
   app.use(rateLimiter(deps.config.RATE_LIMIT_PER_MINUTE, UNLIMITED_PATHS));
   app.use(bodiesOnly(express.json({ limit: '100kb' })));

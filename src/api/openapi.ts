@@ -3,10 +3,32 @@ import { VERSION } from '../version.ts';
 
 type Json = Record<string, unknown>;
 
-const problem = (description: string): Json => ({
+const problem = (description: string, headers?: Json): Json => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
+const jsonBody = (description: string, schema: Json, headers?: Json): Json => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema } },
+});
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const htmlPage = (description: string): Json => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+
+/** Answers any route can give: the per-client rate limit, a database outage, a bug. */
+const rateLimited = problem('Too many requests from this address (RATE_LIMIT_PER_MINUTE)', {
+  RateLimit: { schema: { type: 'string' } },
+  'RateLimit-Policy': { schema: { type: 'string' } },
+  'Retry-After': { schema: { type: 'integer' } },
+});
+const commonErrors: Json = {
+  '429': rateLimited,
+  '500': problem('Unexpected error (logged)'),
+  '503': problem('Database not reachable; try again later', { 'Retry-After': { schema: { type: 'integer' } } }),
+};
+/** Health checks and scrapes are never rate-limited. */
+const { '429': _unlimited, ...unlimitedErrors } = commonErrors;
 const query = (name: string, description: string, schema: Json, extra: Json = {}): Json => ({ name, in: 'query', description, schema, ...extra });
 const pathId = (name = 'id'): Json => ({ name, in: 'path', required: true, schema: { type: 'integer', minimum: 1 } });
 
@@ -19,9 +41,10 @@ const filterParams: Json[] = [
 ];
 
 const feedResponses = (mediaType: string): Json => ({
-  '200': { description: 'The merged feed, newest first', headers: cacheHeaders, content: { [mediaType]: { schema: { type: 'string' } } } },
+  '200': { description: 'The merged feed, newest first', headers: cacheHeaders, content: { [mediaType]: { schema: mediaType.endsWith('json') ? ref('JsonFeed') : { type: 'string' } } } },
   '304': { description: 'Not modified (If-None-Match / If-Modified-Since)' },
   '400': problem('Malformed parameter'),
+  ...commonErrors,
 });
 const cacheHeaders: Json = { ETag: { schema: { type: 'string' } }, 'Last-Modified': { schema: { type: 'string' } }, 'Cache-Control': { schema: { type: 'string' } } };
 
@@ -35,8 +58,14 @@ const mergedFeed = (format: string, mediaType: string, region: boolean): Json =>
 });
 
 const bearer = [{ bearerAuth: [] }];
-const feedBody: Json = { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/FeedInput' } } } };
-const adminErrors: Json = { '400': problem('Invalid input'), '401': problem('Missing or wrong bearer token') };
+const feedBody: Json = { required: true, content: { 'application/json': { schema: ref('FeedInput') } } };
+const adminErrors: Json = {
+  '400': problem('Invalid input'),
+  '401': problem('No bearer token', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
+  '403': problem('Wrong bearer token, or writes disabled (no ADMIN_TOKEN)'),
+  ...commonErrors,
+};
+const tooLarge = (limit: string): Json => ({ '413': problem(`Body larger than ${limit}`) });
 
 /** OpenAPI 3.1 description of every route of the app (a test checks it against the router). */
 export function openApiDocument(serverUrl?: string): Json {
@@ -45,9 +74,28 @@ export function openApiDocument(serverUrl?: string): Json {
     info: { title: 'Tributary', version: VERSION, description: 'Self-hosted news feed aggregator: merged feeds and a JSON API.' },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
-      '/': { get: { summary: 'Reader page (HTML)', tags: ['reader'], parameters: [...filterParams.filter((p) => p.name !== 'limit'), query('cursor', 'Page token from the "Older" link.', { type: 'string' })], responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, '400': problem('Malformed parameter') } } },
-      '/assets/reader.css': { get: { summary: 'Reader stylesheet', tags: ['reader'], responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } } } } },
-      '/favicon.ico': { get: { summary: 'No icon (204), so browsers stop asking', tags: ['reader'], responses: { '204': { description: 'No content' } } } },
+      '/': {
+        get: {
+          summary: 'Reader page (HTML)',
+          tags: ['reader'],
+          parameters: [
+            ...filterParams.filter((p) => p.name !== 'limit'),
+            query('cursor', 'Page token from the "Older" link: entries older than it.', { type: 'string' }),
+            query('newer', 'Page token from the "Newer" link: the entries just newer than it.', { type: 'string' }),
+          ],
+          responses: { '200': htmlPage('HTML page'), '400': problem('Malformed parameter'), ...commonErrors },
+        },
+      },
+      '/items/{id}': {
+        get: {
+          summary: 'One entry (HTML): its content and every source as a link',
+          tags: ['reader'],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': htmlPage('HTML page'), '404': htmlPage('HTML page: no such entry'), ...commonErrors },
+        },
+      },
+      '/assets/reader.css': { get: { summary: 'Reader stylesheet', tags: ['reader'], responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } }, ...commonErrors } } },
+      '/favicon.ico': { get: { summary: 'No icon (204), so browsers stop asking', tags: ['reader'], responses: { '204': { description: 'No content' }, ...commonErrors } } },
       '/feed.xml': mergedFeed('RSS 2.0', 'application/rss+xml', false),
       '/feed.atom': mergedFeed('Atom 1.0', 'application/atom+xml', false),
       '/feed.json': mergedFeed('JSON Feed 1.1', 'application/feed+json', false),
@@ -65,9 +113,10 @@ export function openApiDocument(serverUrl?: string): Json {
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
           ],
           responses: {
-            '200': { description: 'A page of items', headers: { ETag: { schema: { type: 'string' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/ItemPage' } } } },
+            '200': jsonBody('A page of items', ref('ItemPage'), { ETag: { schema: { type: 'string' } } }),
             '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
             '400': problem('Malformed parameter'),
+            ...commonErrors,
           },
         },
       },
@@ -76,29 +125,64 @@ export function openApiDocument(serverUrl?: string): Json {
           summary: 'One entry with all its sources',
           tags: ['items'],
           parameters: [pathId()],
-          responses: { '200': { description: 'The item', content: { 'application/json': { schema: { $ref: '#/components/schemas/Item' } } } }, '400': problem('Malformed id'), '404': problem('Unknown id') },
+          responses: { '200': jsonBody('The item', ref('Item')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors },
         },
       },
       '/api/feeds': {
-        get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': { description: 'Feeds', content: { 'application/json': { schema: { type: 'object' } } } } } },
-        post: { summary: 'Subscribe to a feed', tags: ['admin'], security: bearer, requestBody: feedBody, responses: { '201': { description: 'Created' }, ...adminErrors, '409': problem('Already subscribed') } },
+        get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': jsonBody('Feeds', ref('FeedList')), ...commonErrors } },
+        post: {
+          summary: 'Subscribe to a feed',
+          tags: ['admin'],
+          security: bearer,
+          requestBody: feedBody,
+          responses: {
+            '201': jsonBody('Subscribed', ref('Feed'), { Location: { description: 'The new feed', schema: { type: 'string' } } }),
+            ...adminErrors,
+            '409': problem('Already subscribed (feed_id names the existing feed)'),
+            ...tooLarge('64 KB'),
+          },
+        },
       },
       '/api/feeds/{id}': {
-        get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': { description: 'The feed' }, '404': problem('Unknown id') } },
-        patch: { summary: 'Change title, region or enabled', tags: ['admin'], security: bearer, parameters: [pathId()], requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { title: { type: ['string', 'null'] }, region: { type: ['string', 'null'] }, enabled: { type: 'boolean' } } } } } }, responses: { '200': { description: 'Updated' }, ...adminErrors, '404': problem('Unknown id') } },
+        get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': jsonBody('The feed', ref('Feed')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors } },
+        patch: {
+          summary: 'Change title, region or enabled',
+          tags: ['admin'],
+          security: bearer,
+          parameters: [pathId()],
+          requestBody: { required: true, content: { 'application/json': { schema: ref('FeedPatch') } } },
+          responses: { '200': jsonBody('The feed as changed', ref('Feed')), ...adminErrors, '404': problem('Unknown id'), ...tooLarge('64 KB') },
+        },
         delete: { summary: 'Unsubscribe (entries only this feed carried are removed)', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '204': { description: 'Deleted' }, ...adminErrors, '404': problem('Unknown id') } },
       },
       '/api/feeds/{id}/refresh': {
-        post: { summary: 'Poll the feed now', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '200': { description: 'Poll summary' }, ...adminErrors, '404': problem('Unknown id') } },
+        post: {
+          summary: 'Poll the feed now',
+          tags: ['admin'],
+          security: bearer,
+          parameters: [pathId()],
+          responses: { '200': jsonBody('The feed after the poll, and what the poll did', ref('RefreshResult')), ...adminErrors, '404': problem('Unknown id') },
+        },
       },
       '/api/opml': {
-        get: { summary: 'Export subscriptions as OPML', tags: ['admin'], responses: { '200': { description: 'OPML', content: { 'text/x-opml': { schema: { type: 'string' } } } } } },
-        post: { summary: 'Import subscriptions from OPML', tags: ['admin'], security: bearer, requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } } } }, responses: { '200': { description: 'Import summary' }, ...adminErrors } },
+        get: { summary: 'Export subscriptions as OPML', tags: ['admin'], responses: { '200': { description: 'OPML', content: { 'text/x-opml': { schema: { type: 'string' } } } }, ...commonErrors } },
+        post: {
+          summary: 'Import subscriptions from OPML',
+          tags: ['admin'],
+          security: bearer,
+          requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'text/xml': { schema: { type: 'string' } } } },
+          responses: {
+            '200': jsonBody('What the import did', ref('OpmlImportResult')),
+            ...adminErrors,
+            ...tooLarge('1 MB'),
+            '415': problem('Not sent as OPML (text/x-opml, application/xml or text/xml)'),
+          },
+        },
       },
-      '/api/openapi.json': { get: { summary: 'This document', tags: ['meta'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
-      '/healthz': { get: { summary: 'Liveness', tags: ['meta'], responses: { '200': { description: 'Process up', content: { 'application/json': { schema: { type: 'object', properties: { status: { const: 'ok' } } } } } } } } },
-      '/readyz': { get: { summary: 'Readiness (database answers)', tags: ['meta'], responses: { '200': { description: 'Ready' }, '503': problem('Database not reachable') } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', tags: ['meta'], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+      '/api/openapi.json': { get: { summary: 'This document', tags: ['meta'], responses: { '200': jsonBody('OpenAPI 3.1', { type: 'object', required: ['openapi', 'info', 'paths'] }), ...commonErrors } } },
+      '/healthz': { get: { summary: 'Liveness', tags: ['meta'], responses: { '200': jsonBody('Process up', { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }), ...unlimitedErrors } } },
+      '/readyz': { get: { summary: 'Readiness (database answers)', tags: ['meta'], responses: { '200': jsonBody('Ready', { type: 'object', required: ['status'], properties: { status: { const: 'ready' } } }), ...unlimitedErrors } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', tags: ['meta'], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...unlimitedErrors } } },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
@@ -114,10 +198,10 @@ export function openApiDocument(serverUrl?: string): Json {
             errors: { type: 'array', items: { type: 'object', properties: { parameter: { type: 'string' }, reason: { type: 'string' } } } },
           },
         },
-        Source: { type: 'object', properties: { feed_id: { type: 'integer' }, feed_title: { type: ['string', 'null'] }, url: { type: ['string', 'null'] } } },
+        Source: { type: 'object', required: ['feed_id', 'feed_title', 'url'], properties: { feed_id: { type: 'integer' }, feed_title: { type: ['string', 'null'] }, url: { type: ['string', 'null'] } } },
         Item: {
           type: 'object',
-          required: ['id', 'sources'],
+          required: ['id', 'url', 'title', 'published', 'updated', 'author', 'summary', 'content_html', 'categories', 'enclosures', 'language', 'sources'],
           properties: {
             id: { type: 'integer' },
             url: { type: ['string', 'null'], description: 'Article URL without tracking parameters' },
@@ -126,15 +210,102 @@ export function openApiDocument(serverUrl?: string): Json {
             updated: { type: ['string', 'null'], format: 'date-time' },
             author: { type: ['string', 'null'] },
             summary: { type: ['string', 'null'] },
-            content_html: { type: ['string', 'null'] },
+            content_html: { type: ['string', 'null'], description: 'Sanitised HTML with absolute URLs' },
             categories: { type: 'array', items: { type: 'string' } },
-            enclosures: { type: 'array', items: { type: 'object', properties: { url: { type: 'string' }, type: { type: ['string', 'null'] }, length: { type: ['integer', 'null'] } } } },
+            enclosures: { type: 'array', items: { type: 'object', required: ['url'], properties: { url: { type: 'string' }, type: { type: ['string', 'null'] }, length: { type: ['integer', 'null'] } } } },
             language: { type: ['string', 'null'] },
-            sources: { type: 'array', items: { $ref: '#/components/schemas/Source' } },
+            sources: { type: 'array', items: ref('Source') },
           },
         },
-        ItemPage: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Item' } }, next_cursor: { type: ['string', 'null'] } } },
-        FeedInput: { type: 'object', required: ['url'], properties: { url: { type: 'string', format: 'uri' }, title: { type: 'string' }, region: { type: 'string' }, language: { type: 'string' } } },
+        ItemPage: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Item') }, next_cursor: { type: ['string', 'null'] } } },
+        FeedInput: {
+          type: 'object',
+          required: ['url'],
+          additionalProperties: false,
+          properties: {
+            url: { type: 'string', maxLength: 2048 },
+            title: { type: ['string', 'null'], maxLength: 300 },
+            region: { type: ['string', 'null'], maxLength: 100 },
+            language: { type: ['string', 'null'], description: 'Language tag (en, it, ar-SY) when the feed names none' },
+          },
+        },
+        FeedPatch: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: { title: { type: ['string', 'null'], maxLength: 300 }, region: { type: ['string', 'null'], maxLength: 100 }, enabled: { type: 'boolean' } },
+        },
+        Feed: {
+          type: 'object',
+          required: ['id', 'url', 'title', 'site_url', 'region', 'language', 'enabled', 'disabled_reason', 'last_fetched_at', 'last_status', 'last_error', 'last_error_kind', 'error_count', 'next_poll_at', 'poll_interval_s', 'entry_count', 'created_at'],
+          properties: {
+            id: { type: 'integer' },
+            url: { type: 'string' },
+            title: { type: ['string', 'null'] },
+            site_url: { type: ['string', 'null'] },
+            region: { type: ['string', 'null'] },
+            language: { type: ['string', 'null'] },
+            enabled: { type: 'boolean' },
+            disabled_reason: { type: ['string', 'null'] },
+            last_fetched_at: { type: ['string', 'null'], format: 'date-time' },
+            last_status: { type: ['integer', 'null'], description: 'HTTP status of the last fetch' },
+            last_error: { type: ['string', 'null'] },
+            last_error_kind: { type: ['string', 'null'] },
+            error_count: { type: 'integer', minimum: 0 },
+            next_poll_at: { type: ['string', 'null'], format: 'date-time' },
+            poll_interval_s: { type: ['integer', 'null'] },
+            entry_count: { type: 'integer', minimum: 0 },
+            created_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        FeedList: { type: 'object', required: ['feeds'], properties: { feeds: { type: 'array', items: ref('Feed') } } },
+        PollSummary: {
+          type: 'object',
+          required: ['feedId', 'url', 'outcome', 'status', 'inserted', 'linked', 'updated', 'unchanged', 'errorKind', 'error', 'nextPollAt', 'durationMs'],
+          properties: {
+            feedId: { type: 'integer' },
+            url: { type: 'string' },
+            outcome: { enum: ['ok', 'not-modified', 'unchanged', 'error', 'lease-lost'] },
+            status: { type: ['integer', 'null'] },
+            inserted: { type: 'integer', minimum: 0 },
+            linked: { type: 'integer', minimum: 0 },
+            updated: { type: 'integer', minimum: 0 },
+            unchanged: { type: 'integer', minimum: 0 },
+            errorKind: { type: ['string', 'null'] },
+            error: { type: ['string', 'null'] },
+            nextPollAt: { type: ['string', 'null'], format: 'date-time' },
+            durationMs: { type: 'number', minimum: 0 },
+          },
+        },
+        RefreshResult: {
+          type: 'object',
+          required: ['feed', 'result'],
+          properties: {
+            feed: ref('Feed'),
+            result: { oneOf: [ref('PollSummary'), { type: 'null', description: 'Another worker held the feed; nothing was polled' }] },
+          },
+        },
+        OpmlImportResult: {
+          type: 'object',
+          required: ['added', 'existing', 'rejected'],
+          properties: {
+            added: { type: 'integer', minimum: 0 },
+            existing: { type: 'integer', minimum: 0, description: 'Outlines already subscribed' },
+            rejected: { type: 'array', items: { type: 'object', required: ['url', 'reason'], properties: { url: { type: 'string' }, reason: { type: 'string' } } } },
+          },
+        },
+        JsonFeed: {
+          type: 'object',
+          description: 'JSON Feed 1.1 (https://jsonfeed.org/version/1.1); items carry a _tributary extension with every source',
+          required: ['version', 'title', 'items'],
+          properties: {
+            version: { const: 'https://jsonfeed.org/version/1.1' },
+            title: { type: 'string' },
+            home_page_url: { type: 'string' },
+            feed_url: { type: 'string' },
+            items: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, url: { type: 'string' }, title: { type: 'string' }, content_html: { type: 'string' }, date_published: { type: 'string', format: 'date-time' } } } },
+          },
+        },
       },
     },
   };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HttpProblem } from './problem.ts';
 import { decodeCursor } from './cursor.ts';
+import { isCalendarDate } from './calendar.ts';
 import type { EntryFilter, EntryKey } from '../store/entry-queries.ts';
 
 export const DEFAULT_LIMIT = 50;
@@ -33,7 +34,7 @@ const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+
 
 const timestamp = scalar().transform((v, ctx) => {
   if (v === undefined) return undefined;
-  const d = ISO_TIMESTAMP.test(v) ? new Date(v) : new Date(NaN);
+  const d = ISO_TIMESTAMP.test(v) && isCalendarDate(Number(v.slice(0, 4)), Number(v.slice(5, 7)), Number(v.slice(8, 10))) ? new Date(v) : new Date(NaN);
   if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) {
     ctx.addIssue({ code: 'custom', message: 'must be an ISO-8601 date or date-time with a time zone, e.g. 2024-05-01T10:00:00Z' });
     return z.NEVER;
@@ -89,7 +90,7 @@ const itemsQuery = z.object({
   until: timestamp.optional(),
   cursor: cursor.optional(),
 });
-const readerQuery = z.object({ ...filterShape, cursor: cursor.optional() });
+const readerQuery = z.object({ ...filterShape, cursor: cursor.optional(), newer: cursor.optional() });
 
 export interface ListParams {
   filter: EntryFilter;
@@ -143,10 +144,16 @@ export function parseItemsQuery(query: unknown): ListParams {
   return { filter: { ...toFilter(p), since: p.since, until: p.until }, limit: p.limit ?? DEFAULT_LIMIT, cursor: p.cursor };
 }
 
-/** The reader page: filters and cursor, fixed page size. */
-export function parseReaderQuery(query: unknown): ListParams {
+export interface ReaderParams extends ListParams {
+  /** The page of entries just newer than this position (the "Newer" link); excludes `cursor`. */
+  newer: EntryKey | undefined;
+}
+
+/** The reader page: filters and a position (older than `cursor`, or newer than `newer`), fixed page size. */
+export function parseReaderQuery(query: unknown): ReaderParams {
   const p = parseWith(readerQuery, query, 'lenient');
-  return { filter: toFilter(p), limit: DEFAULT_LIMIT, cursor: p.cursor };
+  if (p.cursor && p.newer) throw problem([{ parameter: 'newer', reason: 'give either cursor (older entries) or newer, not both' }]);
+  return { filter: toFilter(p), limit: DEFAULT_LIMIT, cursor: p.cursor, newer: p.newer };
 }
 
 /** A path id: a positive whole number within the column's range. */

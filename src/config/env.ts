@@ -70,12 +70,32 @@ const privateNetworks = z
     return { all: false, cidrs };
   });
 
+/** Express's `trust proxy`: true/false, a hop count, or addresses, CIDRs and loopback/linklocal/uniquelocal. */
+const trustProxy = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || v === '' || /^(0|false|no|off)$/i.test(v)) return false;
+    if (/^(true|yes|on)$/i.test(v)) return true;
+    if (/^\d{1,2}$/.test(v)) return Number(v);
+    const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const x of list) {
+      if (!/^(loopback|linklocal|uniquelocal|[0-9a-f:.]+(\/\d{1,3})?)$/i.test(x)) {
+        ctx.addIssue({ code: 'custom', message: `expected true, false, a hop count or a list of proxy addresses/CIDRs, got "${x}"` });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
+
 const schema = z.object({
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
   DATA_DIR: z.string().trim().optional().transform((v) => v || './data'),
   PORT: int(3000, 0, 65535),
   HOST: z.string().trim().optional().transform((v) => v || '0.0.0.0'),
   PUBLIC_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), 'expected an http(s) URL'),
+  TRUST_PROXY: trustProxy,
   ADMIN_TOKEN: optionalText,
   DEMO: bool(true),
   FEEDS: optionalText,

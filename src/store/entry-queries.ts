@@ -21,6 +21,9 @@ export interface EntryKey {
   id: number;
 }
 
+/** Which side of a keyset position a page lies on: older (the next page) or newer (the page before). */
+export type PageSide = 'older' | 'newer';
+
 export interface EntrySource {
   feed_id: number;
   feed_title: string | null;
@@ -73,13 +76,13 @@ function hasNegation(q: string): boolean {
 }
 
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
-function whereClause(filter: EntryFilter, after: EntryKey | undefined, params: unknown[]): string {
+function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: PageSide, params: unknown[]): string {
   const conds: string[] = [];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
-  if (after) conds.push(`(e.sort_at, e.id) < (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
+  if (after) conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
   if (filter.since) conds.push(`e.sort_at >= ${p(filter.since)}::timestamptz`);
   if (filter.until) conds.push(`e.sort_at < ${p(filter.until)}::timestamptz`);
   if (filter.lang) {
@@ -134,34 +137,50 @@ export const SEARCH_BITMAP_MAX = 5000;
  * Filters that tell which entries belong to the page live in whereClause, so a new filter is one
  * line there and reaches every reader of pages (items API, merged feeds, reader page).
  */
-export function pageCtes(filter: EntryFilter, limit: number, after: EntryKey | undefined, access: PageAccess, params: unknown[]): string {
-  const where = whereClause(filter, after, params);
+export function pageCtes(
+  filter: EntryFilter,
+  limit: number,
+  after: EntryKey | undefined,
+  side: PageSide,
+  access: PageAccess,
+  params: unknown[],
+): string {
+  const where = whereClause(filter, after, side, params);
   params.push(limit);
   const lim = `$${params.length}`;
+  const order = side === 'older' ? 'desc' : 'asc';
   if (access === 'bitmap') {
     // Materialised: the matches are collected through the GIN index, then only they are sorted.
     return `hits as materialized (select e.id, e.sort_at from entries e ${where}),
-      page as (select id, sort_at from hits order by sort_at desc, id desc limit ${lim})`;
+      page as (select id, sort_at from hits order by sort_at ${order}, id ${order} limit ${lim})`;
   }
-  return `page as (select e.id, e.sort_at from entries e ${where} order by e.sort_at desc, e.id desc limit ${lim})`;
+  return `page as (select e.id, e.sort_at from entries e ${where} order by e.sort_at ${order}, e.id ${order} limit ${lim})`;
 }
 
-/** The page's full rows, newest first. */
-export function buildListQuery(filter: EntryFilter, limit: number, after?: EntryKey, access: PageAccess = 'walk'): { sql: string; params: unknown[] } {
+/** The page's full rows, nearest the keyset position first (newest first on the older side). */
+export function buildListQuery(
+  filter: EntryFilter,
+  limit: number,
+  after?: EntryKey,
+  side: PageSide = 'older',
+  access: PageAccess = 'walk',
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
+  const order = side === 'older' ? 'desc' : 'asc';
   if (access === 'walk') {
-    const where = whereClause(filter, after, params);
+    const where = whereClause(filter, after, side, params);
     params.push(limit);
-    // Newest first on (sort_at, id): a bounded scan of index entries_newest, never a sort of the table.
+    // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
+    // for the newer side), never a sort of the table.
     const sql = `select ${ENTRY_COLUMNS} from entries e ${where}
-      order by e.sort_at desc, e.id desc limit $${params.length}`;
+      order by e.sort_at ${order}, e.id ${order} limit $${params.length}`;
     return { sql, params };
   }
-  const ctes = pageCtes(filter, limit, after, access, params);
+  const ctes = pageCtes(filter, limit, after, side, access, params);
   // The page's rows by id, one index lookup each; the sort is of `limit` rows.
   const sql = `with ${ctes} select ${ENTRY_COLUMNS}
     from page p cross join lateral (select * from entries x where x.id = p.id) e
-    order by p.sort_at desc, p.id desc`;
+    order by p.sort_at ${order}, p.id ${order}`;
   return { sql, params };
 }
 
@@ -201,7 +220,7 @@ function ginMatches(node: PlanNode): number | undefined {
  */
 async function searchMatches(tx: Queryable, filter: EntryFilter): Promise<number> {
   const params: unknown[] = [];
-  const where = whereClause({ q: filter.q }, undefined, params);
+  const where = whereClause({ q: filter.q }, undefined, 'older', params);
   const r = await tx.query<{ 'QUERY PLAN': unknown }>(
     `explain (analyze, timing off, summary off, format json) select 1 from entries e ${where} limit 1`,
     params,
@@ -246,16 +265,31 @@ export async function readPage<R>(
 /** The plan a page would use, as EXPLAIN ANALYZE text, with the same settings (for the bench). */
 export async function explainPage(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<{ access: PageAccess; plan: string }> {
   const r = await readPage<Record<string, string>>(db, filter, after, (access) => {
-    const q = buildListQuery(filter, limit, after, access);
+    const q = buildListQuery(filter, limit, after, 'older', access);
     return { sql: `explain (analyze, costs off, timing on) ${q.sql}`, params: q.params };
   });
   return { access: r.access, plan: r.rows.map((row) => Object.values(row)[0]).join('\n') };
 }
 
-/** The newest entries matching the filter, after the keyset position when given, each with its sources. */
-export async function listEntries(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<EntryWithSources[]> {
-  const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, access));
+/**
+ * Entries matching the filter, each with its sources: the newest, or those on one side of a keyset
+ * position, nearest to it first (so newest first on the older side, oldest first on the newer side).
+ */
+export async function listEntries(
+  db: Db,
+  filter: EntryFilter,
+  limit: number,
+  after?: EntryKey,
+  side: PageSide = 'older',
+): Promise<EntryWithSources[]> {
+  const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, side, access));
   return attachSources(db, rows);
+}
+
+export async function getEntry(q: Queryable, id: number): Promise<EntryWithSources | null> {
+  const rows = (await q.query<EntryRow>(`select ${ENTRY_COLUMNS} from entries e where e.id = $1`, [id])).rows;
+  const [entry] = await attachSources(q, rows);
+  return entry ?? null;
 }
 
 /** One query for the sources of a whole page. */

@@ -58,7 +58,7 @@ export async function itemsPageJson(db: Db, filter: EntryFilter, limit: number, 
     after,
     (access) => {
       const params: unknown[] = [];
-      const ctes = pageCtes(filter, limit + 1, after, access, params);
+      const ctes = pageCtes(filter, limit + 1, after, 'older', access, params);
       params.push(limit);
       const lim = `$${params.length}`;
       const sql = `with ${ctes},

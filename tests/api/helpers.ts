@@ -17,8 +17,8 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** The real app on 127.0.0.1, on a port of its own. */
-export async function startApp(db: Db, env: Record<string, string> = {}): Promise<RunningApp> {
+/** The real app on 127.0.0.1 (or `host`), on a port of its own. */
+export async function startApp(db: Db, env: Record<string, string> = {}, host = '127.0.0.1'): Promise<RunningApp> {
   const config: Config = loadConfig({ RATE_LIMIT_PER_MINUTE: '0', ...env });
   const deps: ApiDeps = {
     db,
@@ -28,11 +28,11 @@ export async function startApp(db: Db, env: Record<string, string> = {}): Promis
     refreshFeed: async () => ({}),
     checkFeedUrl: async (url) => ({ ok: true, url }),
   };
-  const server: Server = createApp(deps).listen(0, '127.0.0.1');
+  const server: Server = createApp(deps).listen(0, host);
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     deps,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

@@ -123,7 +123,7 @@ describe(`/api/items JSON written by PostgreSQL (${backendName})`, () => {
     for (const q of ['story', 'sconfitte', 'دير الزور', '"shared story" -nothing', 'absentword', '!!!']) {
       for (const after of [undefined, { sortAt: '2024-04-30T00:00:00.000000Z', id: 1_000_000 }]) {
         const ids = async (access: 'walk' | 'bitmap') => {
-          const qy = buildListQuery({ q }, 4, after, access);
+          const qy = buildListQuery({ q }, 4, after, 'older', access);
           return (await t.db.query<{ id: number }>(qy.sql, qy.params)).rows.map((r) => Number(r.id));
         };
         expect(await ids('bitmap'), q).toEqual(await ids('walk'));

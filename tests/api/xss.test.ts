@@ -91,4 +91,22 @@ describe(`hostile content arriving through a feed (${backendName})`, () => {
     expect(full).not.toContain('href="javascript:');
     expect(res.headers.get('content-security-policy')).toMatch(/script-src 'none'/);
   });
+
+  it('is sanitised and escaped on item pages, whose source links are http(s) only', async () => {
+    const api = (await (await fetch(`${app.base}/api/items`)).json()) as { items: Array<{ id: number; title: string }> };
+    for (const { id, title } of api.items) {
+      const res = await fetch(`${app.base}/items/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toMatch(/script-src 'none'/);
+      const page = await res.text();
+      expectInert(page, `item page ${title}`);
+      expect(page).not.toContain('href="javascript:');
+    }
+    const bad = api.items.find((i) => i.title === TITLE)!;
+    const page = await (await fetch(`${app.base}/items/${bad.id}`)).text();
+    expect(page).toContain('<p>Hello</p>');
+    expect(page).toContain('href="https://ok.example/"');
+    expect(page).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
+    expect(page).toContain('<bdi>&lt;script&gt;alert(&#39;feed&#39;)&lt;/script&gt;</bdi>');
+  });
 });

@@ -1,15 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
-import { listEntries, listFeedOptions } from '../../store/entry-queries.ts';
-import { parseReaderQuery } from '../params.ts';
+import { getEntry, listEntries, listFeedOptions, type EntryWithSources } from '../../store/entry-queries.ts';
+import type { Db } from '../../store/db.ts';
+import { parseReaderQuery, type ReaderParams } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { filterQuery } from '../public-url.ts';
 import { renderReaderPage } from '../pages/reader.ts';
+import { renderItemNotFoundPage, renderItemPage } from '../pages/item.ts';
 
 const READER_CSS = readFileSync(new URL('../pages/reader.css', import.meta.url), 'utf8');
+/** An entry id as the reader links it; anything else is a page that does not exist. */
+const ITEM_ID = /^[1-9]\d{0,15}$/;
 
-/** GET / (the reader page) and its stylesheet. */
+/** GET / (the reader page), GET /items/:id (one entry) and their stylesheet. */
 export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/assets/reader.css', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(READER_CSS);
@@ -22,15 +26,57 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
 
   app.get('/', async (req, res) => {
     const p = parseReaderQuery(req.query);
-    const [rows, options] = await Promise.all([listEntries(deps.db, p.filter, p.limit + 1, p.cursor), listFeedOptions(deps.db)]);
-    const entries = rows.slice(0, p.limit);
+    const [page, options] = await Promise.all([readerPage(deps.db, p), listFeedOptions(deps.db)]);
+    const { entries } = page;
+    const first = entries[0];
     const last = entries[entries.length - 1];
-    const query = filterQuery(p.filter);
-    const olderHref =
-      rows.length > p.limit && last ? `/${filterQuery(p.filter, { cursor: encodeCursor({ sortAt: last.sort_key, id: last.id }) })}` : null;
+    const at = (e: EntryWithSources) => encodeCursor({ sortAt: e.sort_key, id: e.id });
     res.set('Cache-Control', 'no-cache');
     res.type('text/html; charset=utf-8').send(
-      renderReaderPage({ entries, filter: p.filter, feeds: options.feeds, regions: options.regions, filterQuery: query, olderHref, paged: p.cursor !== undefined }),
+      renderReaderPage({
+        entries,
+        filter: p.filter,
+        feeds: options.feeds,
+        regions: options.regions,
+        filterQuery: filterQuery(p.filter),
+        newerHref: page.hasNewer && first ? `/${filterQuery(p.filter, { newer: at(first) })}` : null,
+        olderHref: page.hasOlder && last ? `/${filterQuery(p.filter, { cursor: at(last) })}` : null,
+        paged: page.paged,
+      }),
     );
   });
+
+  app.get('/items/:id', async (req, res) => {
+    const id = req.params.id;
+    const entry = ITEM_ID.test(id) && Number(id) <= Number.MAX_SAFE_INTEGER ? await getEntry(deps.db, Number(id)) : null;
+    res.set('Cache-Control', 'no-cache').type('text/html; charset=utf-8');
+    if (!entry) {
+      res.status(404).send(renderItemNotFoundPage());
+      return;
+    }
+    res.send(renderItemPage(entry));
+  });
+}
+
+interface ReaderPage {
+  /** Newest first. */
+  entries: EntryWithSources[];
+  hasNewer: boolean;
+  hasOlder: boolean;
+  /** Not the first page. */
+  paged: boolean;
+}
+
+/**
+ * The page a reader URL names: the newest entries, those older than `cursor`, or those just newer
+ * than `newer`. One row beyond the page tells whether another page exists on that side; the other
+ * side has one when we came from there. A "Newer" walk that reaches the top shows the first page.
+ */
+async function readerPage(db: Db, p: ReaderParams): Promise<ReaderPage> {
+  if (p.newer) {
+    const rows = await listEntries(db, p.filter, p.limit + 1, p.newer, 'newer');
+    if (rows.length > p.limit) return { entries: rows.slice(0, p.limit).reverse(), hasNewer: true, hasOlder: true, paged: true };
+  }
+  const rows = await listEntries(db, p.filter, p.limit + 1, p.cursor);
+  return { entries: rows.slice(0, p.limit), hasNewer: p.cursor !== undefined, hasOlder: rows.length > p.limit, paged: p.cursor !== undefined };
 }
