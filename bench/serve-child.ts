@@ -4,6 +4,8 @@ import { openDb } from '../src/store/db.ts';
 import { createApp } from '../src/api/app.ts';
 import { createMetrics } from '../src/observability/metrics.ts';
 import { silentLogger } from '../src/observability/logger.ts';
+import { createFetcher } from '../src/fetch/fetcher.ts';
+import { fetchLimits } from '../src/runtime.ts';
 import { emitResult, peakRssKb } from './child.ts';
 
 /**
@@ -21,7 +23,7 @@ const app = createApp({
   logger: silentLogger,
   metrics: createMetrics(),
   refreshFeed: async () => null,
-  checkFeedUrl: async (url) => ({ ok: true, url }),
+  subscribe: { db, fetcher: createFetcher(fetchLimits(config)), allow: config.ALLOW_PRIVATE_NETWORKS },
 });
 const server = app.listen(0, '127.0.0.1', () => {
   emitResult({ port: (server.address() as AddressInfo).port });

@@ -70,6 +70,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     bounds: { minSeconds: config.POLL_MIN_INTERVAL, maxSeconds: config.POLL_MAX_INTERVAL },
     giveUpDays: config.POLL_GIVE_UP_DAYS,
     retentionDays: config.RETENTION_DAYS,
+    storyWindowSeconds: config.STORY_WINDOW,
     now: () => new Date(),
     random: Math.random,
   };

@@ -4,6 +4,7 @@ import { bodiesOnly, errorHandler, precomputedHeaders, rateLimiter, requestMetri
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
 import { registerItemRoutes } from './routes/items.ts';
+import { registerStoryRoutes } from './routes/stories.ts';
 import { registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
 import { registerReaderRoutes } from './routes/reader.ts';
 import { openApiDocument } from './openapi.ts';
@@ -31,6 +32,7 @@ export function createApp(deps: ApiDeps): express.Express {
   registerReaderRoutes(app, deps);
   registerMergedFeedRoutes(app, deps);
   registerItemRoutes(app, deps);
+  registerStoryRoutes(app, deps);
   registerFeedRoutes(app, deps);
   app.get('/api/openapi.json', (req, res) => {
     res.json(openApiDocument(publicBase(req, deps.config)));

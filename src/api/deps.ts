@@ -2,8 +2,7 @@ import type { Db } from '../store/db.ts';
 import type { Config } from '../config/env.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-
-export type UrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+import type { SubscribeDeps } from '../subscribe/subscribe.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
@@ -13,6 +12,6 @@ export interface ApiDeps {
   metrics: Metrics;
   /** Polls one feed now (POST /api/feeds/:id/refresh); resolves with a summary to show. */
   refreshFeed(feedId: number): Promise<unknown>;
-  /** Validates a user-given feed URL (scheme, SSRF policy); the reason is shown to the user. */
-  checkFeedUrl(url: string): Promise<UrlCheck>;
+  /** Subscribing (POST /api/feeds, PATCH url, OPML import): its fetcher, address policy and the shutdown signal. */
+  subscribe: SubscribeDeps;
 }

@@ -111,6 +111,7 @@ export function openApiDocument(serverUrl?: string): Json {
             query('since', 'Only entries sorted at or after this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
             query('until', 'Only entries sorted before this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+            query('story', 'Only the entries of this story (a merged story id stands for the story it was merged into).', { type: 'integer', minimum: 1 }),
           ],
           responses: {
             '200': jsonBody('A page of items', ref('ItemPage'), { ETag: { schema: { type: 'string' } } }),
@@ -118,6 +119,27 @@ export function openApiDocument(serverUrl?: string): Json {
             '400': problem('Malformed parameter'),
             ...commonErrors,
           },
+        },
+      },
+      '/api/stories': {
+        get: {
+          summary: 'Stories (one news event across outlets), newest activity first, with keyset pagination',
+          tags: ['stories'],
+          parameters: [
+            ...filterParams,
+            query('since', 'Only stories whose last activity is at or after this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
+            query('until', 'Only stories whose last activity is before this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
+            query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
+          ],
+          responses: { '200': jsonBody('A page of stories', ref('StoryPage')), '400': problem('Malformed parameter'), ...commonErrors },
+        },
+      },
+      '/api/stories/{id}': {
+        get: {
+          summary: 'One story with every report; a merged story id answers with the story it was merged into',
+          tags: ['stories'],
+          parameters: [pathId()],
+          responses: { '200': jsonBody('The story', ref('Story')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors },
         },
       },
       '/api/items/{id}': {
@@ -131,27 +153,28 @@ export function openApiDocument(serverUrl?: string): Json {
       '/api/feeds': {
         get: { summary: 'List subscribed feeds with their state', tags: ['admin'], responses: { '200': jsonBody('Feeds', ref('FeedList')), ...commonErrors } },
         post: {
-          summary: 'Subscribe to a feed',
+          summary: 'Subscribe to a feed, or to the feed(s) a web page advertises',
           tags: ['admin'],
           security: bearer,
           requestBody: feedBody,
           responses: {
-            '201': jsonBody('Subscribed', ref('Feed'), { Location: { description: 'The new feed', schema: { type: 'string' } } }),
+            '201': jsonBody('Subscribed: the (first) feed added, with discovered_from, subscribed and unchecked', ref('Feed'), { Location: { description: 'The new feed', schema: { type: 'string' } } }),
             ...adminErrors,
             '409': problem('Already subscribed (feed_id names the existing feed)'),
             ...tooLarge('64 KB'),
+            '503': problem('Shutting down: try again'),
           },
         },
       },
       '/api/feeds/{id}': {
         get: { summary: 'One feed', tags: ['admin'], parameters: [pathId()], responses: { '200': jsonBody('The feed', ref('Feed')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors } },
         patch: {
-          summary: 'Change title, region or enabled',
+          summary: 'Change URL (checked like a new subscription), title, region or enabled',
           tags: ['admin'],
           security: bearer,
           parameters: [pathId()],
           requestBody: { required: true, content: { 'application/json': { schema: ref('FeedPatch') } } },
-          responses: { '200': jsonBody('The feed as changed', ref('Feed')), ...adminErrors, '404': problem('Unknown id'), ...tooLarge('64 KB') },
+          responses: { '200': jsonBody('The feed as changed', ref('Feed')), ...adminErrors, '404': problem('Unknown id'), '409': problem('Another feed has this URL'), '503': problem('Shutting down: try again'), ...tooLarge('64 KB') },
         },
         delete: { summary: 'Unsubscribe (entries only this feed carried are removed)', tags: ['admin'], security: bearer, parameters: [pathId()], responses: { '204': { description: 'Deleted' }, ...adminErrors, '404': problem('Unknown id') } },
       },
@@ -172,7 +195,7 @@ export function openApiDocument(serverUrl?: string): Json {
           security: bearer,
           requestBody: { required: true, content: { 'text/x-opml': { schema: { type: 'string' } }, 'application/xml': { schema: { type: 'string' } }, 'text/xml': { schema: { type: 'string' } } } },
           responses: {
-            '200': jsonBody('What the import did', ref('OpmlImportResult')),
+            '200': jsonBody('What the import did, one result per outline', ref('OpmlImportResult')),
             ...adminErrors,
             ...tooLarge('1 MB'),
             '415': problem('Not sent as OPML (text/x-opml, application/xml or text/xml)'),
@@ -214,16 +237,31 @@ export function openApiDocument(serverUrl?: string): Json {
             categories: { type: 'array', items: { type: 'string' } },
             enclosures: { type: 'array', items: { type: 'object', required: ['url'], properties: { url: { type: 'string' }, type: { type: ['string', 'null'] }, length: { type: ['integer', 'null'] } } } },
             language: { type: ['string', 'null'] },
+            story_id: { type: 'integer', description: 'The story (news event) this entry belongs to' },
             sources: { type: 'array', items: ref('Source') },
           },
         },
+        Story: {
+          type: 'object',
+          required: ['id', 'title', 'first_published', 'last_updated', 'items', 'sources_count'],
+          properties: {
+            id: { type: 'integer' },
+            title: { type: ['string', 'null'], description: 'Headline of the earliest report' },
+            first_published: { type: 'string', format: 'date-time' },
+            last_updated: { type: 'string', format: 'date-time' },
+            items: { type: 'array', description: 'Every report, earliest first', items: ref('Item') },
+            sources_count: { type: 'integer', description: 'Number of distinct feeds carrying the story' },
+          },
+        },
+        StoryPage: { type: 'object', required: ['stories', 'next_cursor'], properties: { stories: { type: 'array', items: ref('Story') }, next_cursor: { type: ['string', 'null'] } } },
         ItemPage: { type: 'object', required: ['items', 'next_cursor'], properties: { items: { type: 'array', items: ref('Item') }, next_cursor: { type: ['string', 'null'] } } },
         FeedInput: {
           type: 'object',
           required: ['url'],
           additionalProperties: false,
           properties: {
-            url: { type: 'string', maxLength: 2048 },
+            url: { type: 'string', maxLength: 2048, description: 'A feed, or a web page that advertises feeds with <link rel="alternate">' },
+            discover: { enum: ['first', 'all'], description: 'Given a web page: subscribe its first feed (default) or every one' },
             title: { type: ['string', 'null'], maxLength: 300 },
             region: { type: ['string', 'null'], maxLength: 100 },
             language: { type: ['string', 'null'], description: 'Language tag (en, it, ar-SY) when the feed names none' },
@@ -233,7 +271,7 @@ export function openApiDocument(serverUrl?: string): Json {
           type: 'object',
           additionalProperties: false,
           minProperties: 1,
-          properties: { title: { type: ['string', 'null'], maxLength: 300 }, region: { type: ['string', 'null'], maxLength: 100 }, enabled: { type: 'boolean' } },
+          properties: { url: { type: 'string', maxLength: 2048 }, title: { type: ['string', 'null'], maxLength: 300 }, region: { type: ['string', 'null'], maxLength: 100 }, enabled: { type: 'boolean' } },
         },
         Feed: {
           type: 'object',
@@ -287,11 +325,27 @@ export function openApiDocument(serverUrl?: string): Json {
         },
         OpmlImportResult: {
           type: 'object',
-          required: ['added', 'existing', 'rejected'],
+          required: ['added', 'existing', 'rejected', 'skipped', 'complete', 'outlines'],
           properties: {
-            added: { type: 'integer', minimum: 0 },
-            existing: { type: 'integer', minimum: 0, description: 'Outlines already subscribed' },
+            added: { type: 'integer', description: 'Feeds added' },
+            existing: { type: 'integer', description: 'Feeds subscribed already' },
             rejected: { type: 'array', items: { type: 'object', required: ['url', 'reason'], properties: { url: { type: 'string' }, reason: { type: 'string' } } } },
+            skipped: { type: 'integer', description: 'Outlines not decided because the server shut down meanwhile' },
+            complete: { type: 'boolean', description: 'False when a shutdown cut the import short' },
+            outlines: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['url', 'result', 'feeds', 'discovered_from', 'reason'],
+                properties: {
+                  url: { type: 'string' },
+                  result: { enum: ['added', 'existing', 'rejected', 'skipped'] },
+                  feeds: { type: 'array', items: { $ref: '#/components/schemas/SubscribedFeed' } },
+                  discovered_from: { type: ['string', 'null'], description: 'The web page the feed was found on' },
+                  reason: { type: ['string', 'null'], description: 'Why it was refused or skipped, or why it was added without being checked' },
+                },
+              },
+            },
           },
         },
         JsonFeed: {
@@ -306,6 +360,7 @@ export function openApiDocument(serverUrl?: string): Json {
             items: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, url: { type: 'string' }, title: { type: 'string' }, content_html: { type: 'string' }, date_published: { type: 'string', format: 'date-time' } } } },
           },
         },
+        SubscribedFeed: { type: 'object', required: ['id', 'url', 'status'], properties: { id: { type: 'integer' }, url: { type: 'string' }, status: { enum: ['added', 'existing'] } } },
       },
     },
   };

@@ -90,6 +90,17 @@ const itemsQuery = z.object({
   until: timestamp.optional(),
   cursor: cursor.optional(),
 });
+const storiesQuery = itemsQuery;
+const storyId = scalar().transform((v, ctx) => {
+  if (v === undefined) return undefined;
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    ctx.addIssue({ code: 'custom', message: 'must be a story id (a positive whole number)' });
+    return z.NEVER;
+  }
+  return n;
+});
+const itemsWithStoryQuery = itemsQuery.extend({ story: storyId.optional() });
 const readerQuery = z.object({ ...filterShape, cursor: cursor.optional(), newer: cursor.optional() });
 
 export interface ListParams {
@@ -138,9 +149,19 @@ export function parseFeedQuery(query: unknown): ListParams {
   return { filter: toFilter(p), limit: p.limit ?? DEFAULT_LIMIT, cursor: undefined };
 }
 
-/** `/api/items`: filters, time range, limit and cursor. */
+/** `/api/items`: filters, time range, story, limit and cursor. */
 export function parseItemsQuery(query: unknown): ListParams {
-  const p = parseWith(itemsQuery, query, 'strict');
+  const p = parseWith(itemsWithStoryQuery, query, 'strict');
+  return {
+    filter: { ...toFilter(p), since: p.since, until: p.until, storyIds: p.story === undefined ? undefined : [p.story] },
+    limit: p.limit ?? DEFAULT_LIMIT,
+    cursor: p.cursor,
+  };
+}
+
+/** `/api/stories`: the same filters, time range (of a story's last activity), limit and cursor. */
+export function parseStoriesQuery(query: unknown): ListParams {
+  const p = parseWith(storiesQuery, query, 'strict');
   return { filter: { ...toFilter(p), since: p.since, until: p.until }, limit: p.limit ?? DEFAULT_LIMIT, cursor: p.cursor };
 }
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/env.ts';
-import { checkFeedUrl } from '../fetch/address-guard.ts';
 import { decodeFeedBytes } from '../fetch/charset.ts';
 import { parseOpml } from '../opml/parse-opml.ts';
-import { insertFeeds, type NewFeed } from '../store/feeds.ts';
+import { insertFeeds } from '../store/feeds.ts';
+import { subscribeMany, type SubscriptionRequest } from '../subscribe/subscribe.ts';
 import { startDemoServer, type DemoServer } from '../demo/demo-server.ts';
 import type { Runtime } from '../runtime.ts';
 
@@ -24,14 +24,17 @@ export async function setUpFeedSources(config: Config, opts: { demo: boolean }):
     return {
       config,
       async importInto(rt) {
-        const accepted: NewFeed[] = [];
-        for (const f of list) {
-          const check = await checkFeedUrl(f.url, config.ALLOW_PRIVATE_NETWORKS);
-          if (check.ok) accepted.push({ ...f, url: check.url });
-          else rt.logger.warn({ url: f.url }, `FEEDS: skipped: ${check.reason}`);
+        const { subscriptions } = await subscribeMany({ db: rt.db, fetcher: rt.fetcher, allow: config.ALLOW_PRIVATE_NETWORKS }, list);
+        let added = 0;
+        for (const s of subscriptions) {
+          if (!s.ok) {
+            rt.logger.warn({ url: s.url }, `FEEDS: skipped: ${s.reason}`);
+            continue;
+          }
+          added += s.feeds.filter((f) => f.status === 'added').length;
+          if (s.page) rt.logger.info({ url: s.url, feeds: s.feeds.map((f) => f.url) }, 'FEEDS: subscribed the feed the page advertises');
         }
-        const added = await insertFeeds(rt.db, accepted);
-        rt.logger.info({ added: added.length, listed: list.length }, 'FEEDS imported');
+        rt.logger.info({ added, listed: list.length }, 'FEEDS imported');
       },
       close: async () => undefined,
     };
@@ -78,7 +81,7 @@ async function moveDemoFeeds(rt: Runtime, demo: DemoServer): Promise<void> {
   );
 }
 
-async function readFeedList(spec: string): Promise<NewFeed[]> {
+async function readFeedList(spec: string): Promise<SubscriptionRequest[]> {
   if (/\.(opml|xml)$/i.test(spec) && !/^https?:/i.test(spec)) {
     const text = decodeFeedBytes(await readFile(spec), null).text;
     return parseOpml(text).map((o) => ({ url: o.url, title: o.title, region: o.region }));

@@ -7,7 +7,9 @@ Usage:
   tributary poll --once [--all]        poll due feeds once (--all: every enabled feed) and exit
   tributary parse <file-or-url> [--base-url URL]
                                        parse a feed and print the normalised JSON
-  tributary feeds add <url> [--region R] [--title T]
+  tributary feeds add <url> [--region R] [--title T] [--all]
+                                       subscribe a feed, or the first feed a web page advertises
+                                       (--all: every feed it advertises)
   tributary feeds list
   tributary feeds remove <id|url>
   tributary feeds import <opml-file-or-url>

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { validate as validateCron } from 'node-cron';
 import { parseDurationSeconds } from './duration.ts';
+import { isValidCidr } from '../fetch/address-guard.ts';
 
 const bool = (def: boolean) =>
   z
@@ -61,11 +62,14 @@ const privateNetworks = z
     if (v === undefined || v === '' || /^(0|false|no|off)$/i.test(v)) return { all: false, cidrs: [] };
     if (/^(1|true|yes|on)$/i.test(v)) return { all: true, cidrs: [] };
     const cidrs = v.split(',').map((c) => c.trim()).filter(Boolean);
-    for (const c of cidrs) {
-      if (!/^[0-9a-f:.]+\/\d{1,3}$/i.test(c)) {
-        ctx.addIssue({ code: 'custom', message: `expected true, false or a list of CIDR ranges, got "${c}"` });
-        return z.NEVER;
-      }
+    const invalid = cidrs.filter((c) => !isValidCidr(c));
+    if (invalid.length > 0) {
+      // A range the guard cannot read would silently allow nothing: refuse to start instead.
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected true, false or a comma-separated list of CIDR ranges like 10.0.0.0/8 or fd00::/8; not a valid CIDR range: ${invalid.map((c) => `"${c}"`).join(', ')}`,
+      });
+      return z.NEVER;
     }
     return { all: false, cidrs };
   });
@@ -123,6 +127,7 @@ const schema = z.object({
   RATE_LIMIT_PER_MINUTE: int(600, 0, 1000000),
   DB_POOL_SIZE: int(10, 1, 200),
   PARSE_THREADS: int(1, 0, 64),
+  STORY_WINDOW: duration('72h', 60, 30 * 86400),
 });
 
 export type Config = z.output<typeof schema>;

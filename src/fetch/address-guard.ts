@@ -40,15 +40,65 @@ export class BlockedAddressError extends Error {
 
 type Parsed = ReturnType<typeof ipaddr.parse>;
 
+/** An address as the guard judges it: `judged` is the IPv4 address an IPv6 form embeds, else the address itself. */
+interface Classified {
+  addr: Parsed;
+  judged: Parsed;
+}
+
+function bareHost(ip: string): string {
+  return ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+}
+
 /** Parses an address, unwrapping IPv4-mapped IPv6 (::ffff:127.0.0.1 is 127.0.0.1); null if not an IP. */
 function parseAddress(ip: string): Parsed | null {
-  const bare = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  const bare = bareHost(ip);
   if (!ipaddr.isValid(bare)) return null;
   try {
     return ipaddr.process(bare);
   } catch {
     return null;
   }
+}
+
+const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+const NAT64_LOCAL = ipaddr.parseCIDR('64:ff9b:1::/48');
+const IPV4_TRANSLATED = ipaddr.parseCIDR('::ffff:0:0:0/96');
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
+const TEREDO = ipaddr.parseCIDR('2001::/32');
+
+/**
+ * The IPv4 address an IPv6 form carries, which is where a packet to it ends up (through a
+ * translator or a tunnel), so that is the address to judge. ipaddr.js calls most of these
+ * "unicast": `::a9fe:a9fe` would otherwise pass as public while it reaches 169.254.169.254.
+ * IPv4-mapped (::ffff:0:0/96) is unwrapped by ipaddr.process already.
+ */
+function embeddedIPv4(addr: ipaddr.IPv6): ipaddr.IPv4 | null {
+  const b = addr.toByteArray();
+  const v4 = (at: number[], xor = 0) => new ipaddr.IPv4(at.map((i) => (b[i]! ^ xor) & 0xff));
+  const last32 = [12, 13, 14, 15];
+  // IPv4-compatible (deprecated, ::a.b.c.d); :: and ::1 stay the IPv6 unspecified and loopback addresses.
+  if (addr.match(IPV4_COMPATIBLE) && !b.slice(0, 15).every((x) => x === 0)) return v4(last32);
+  if (addr.match(NAT64) || addr.match(IPV4_TRANSLATED)) return v4(last32);
+  if (addr.match(NAT64_LOCAL)) {
+    // A local-use translator may use any RFC 6052 layout (/48, /56, /64, /96; byte 8 is reserved):
+    // judge by the first layout that reaches a non-public address, so none of them slips through
+    // (a candidate in 0.0.0.0/8 is just the /96 layout's zero padding).
+    const layouts = [[6, 7, 9, 10], [7, 9, 10, 11], [9, 10, 11, 12]].map((at) => v4(at));
+    return layouts.find((a) => a.range() !== 'unicast' && a.octets[0] !== 0) ?? v4(last32);
+  }
+  if (addr.match(SIX_TO_FOUR)) return v4([2, 3, 4, 5]);
+  // Teredo: the client's public address is the last 32 bits, inverted.
+  if (addr.match(TEREDO)) return v4(last32, 0xff);
+  return null;
+}
+
+function classify(ip: string): Classified | null {
+  const addr = parseAddress(ip);
+  if (!addr) return null;
+  const embedded = addr instanceof ipaddr.IPv6 ? embeddedIPv4(addr) : null;
+  return { addr, judged: embedded ?? addr };
 }
 
 function inCidr(addr: Parsed, cidr: string): boolean {
@@ -65,13 +115,27 @@ function inCidr(addr: Parsed, cidr: string): boolean {
   return false;
 }
 
-/** Public unicast addresses are always allowed; anything else only by `all` or a listed CIDR. */
+/**
+ * A CIDR range as ALLOW_PRIVATE_NETWORKS takes it: a dotted-quad IPv4 or an IPv6 address, a slash
+ * and a prefix length that fits (ipaddr.js alone would also take the shorthand "10.0.0/8").
+ */
+export function isValidCidr(text: string): boolean {
+  const [address, prefix, ...rest] = text.split('/');
+  if (address === undefined || prefix === undefined || rest.length > 0 || !/^\d{1,3}$/.test(prefix)) return false;
+  const shaped = address.includes(':') ? /^[0-9a-f:.]+$/i.test(address) : /^\d{1,3}(\.\d{1,3}){3}$/.test(address);
+  return shaped && ipaddr.isValidCIDR(text);
+}
+
+/**
+ * Public unicast addresses are always allowed; anything else only by `all` or a listed CIDR. An
+ * IPv6 form that embeds an IPv4 address is judged by that address (a listed range may name either).
+ */
 export function isAllowedAddress(ip: string, allow: AddressAllowList): boolean {
   if (allow.all) return true;
-  const addr = parseAddress(ip);
-  if (!addr) return false;
-  if (addr.range() === 'unicast') return true;
-  return allow.cidrs.some((c) => inCidr(addr, c));
+  const c = classify(ip);
+  if (!c) return false;
+  if (c.judged.range() === 'unicast') return true;
+  return allow.cidrs.some((cidr) => inCidr(c.judged, cidr) || inCidr(c.addr, cidr));
 }
 
 const RANGE_WORDS: Record<string, string> = {
@@ -86,29 +150,37 @@ const RANGE_WORDS: Record<string, string> = {
   reserved: 'reserved',
 };
 
-/** "address 127.0.0.1 is loopback; private networks are not allowed (set ALLOW_PRIVATE_NETWORKS)" */
-export function refusalReason(ip: string): string {
-  const addr = parseAddress(ip);
-  const what = addr ? (RANGE_WORDS[addr.range()] ?? `in the special range "${addr.range()}"`) : 'not a valid IP address';
-  return `address ${addr ? addr.toString() : ip} is ${what}; private networks are not allowed (set ALLOW_PRIVATE_NETWORKS)`;
+/**
+ * "address 127.0.0.1 is loopback; private networks are not allowed (set ALLOW_PRIVATE_NETWORKS)",
+ * or "…; not in ALLOW_PRIVATE_NETWORKS (10.0.0.0/8)" when an allow list is set.
+ */
+export function refusalReason(ip: string, allow: AddressAllowList = { all: false, cidrs: [] }): string {
+  const c = classify(ip);
+  const policy =
+    allow.cidrs.length > 0
+      ? `not in ALLOW_PRIVATE_NETWORKS (${allow.cidrs.join(', ')})`
+      : 'private networks are not allowed (set ALLOW_PRIVATE_NETWORKS)';
+  if (!c) return `address ${ip} is not a valid IP address; ${policy}`;
+  const range = c.judged.range();
+  const what = RANGE_WORDS[range] ?? `in the special range "${range}"`;
+  const shown = c.judged === c.addr ? c.addr.toString() : `${c.addr.toString()} (embedding ${c.judged.toString()})`;
+  return `address ${shown} is ${what}; ${policy}`;
 }
 
 export type FeedUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
 
 /**
- * Validates a feed URL typed by a user (API, CLI, OPML import). Resolves the host and refuses if
- * any of its addresses is not allowed: a name that points partly inside the network is suspect.
+ * Validates a feed URL typed by a user (API, CLI, OPML import, FEEDS) without touching the
+ * network: http(s) only, no credentials, and an IP-literal host must be allowed. Host names are
+ * judged when they are resolved, at connect time (createGuardedConnector), so a feed can be added
+ * while its host is unreachable. Returns the URL normalised, without a fragment.
  */
-export async function checkFeedUrl(
-  input: string,
-  allow: AddressAllowList,
-  lookup: LookupAll = defaultLookup,
-): Promise<FeedUrlCheck> {
+export function checkFeedUrl(input: string, allow: AddressAllowList): FeedUrlCheck {
   let url: URL;
   try {
     url = new URL(input.trim());
   } catch {
-    return { ok: false, reason: `"${truncate(input)}" is not a valid URL` };
+    return { ok: false, reason: `"${truncate(input)}" is not a valid absolute URL` };
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     return { ok: false, reason: `only http and https feeds are supported, not ${url.protocol}` };
@@ -117,24 +189,10 @@ export async function checkFeedUrl(
     return { ok: false, reason: 'feed URLs with a user name or password are not accepted' };
   }
   // The WHATWG parser already turned 2130706433 and 0x7f.1 into 127.0.0.1.
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const host = bareHost(url.hostname);
   if (host === '') return { ok: false, reason: 'the URL has no host' };
-
-  if (net.isIP(host) !== 0) {
-    return isAllowedAddress(host, allow) ? { ok: true, url: url.href } : { ok: false, reason: refusalReason(host) };
-  }
-  if (allow.all) return { ok: true, url: url.href };
-
-  let addresses: LookupAddress[];
-  try {
-    addresses = await lookup(host, { all: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return { ok: false, reason: `host ${host} could not be resolved${code ? ` (${code})` : ''}` };
-  }
-  if (addresses.length === 0) return { ok: false, reason: `host ${host} has no addresses` };
-  const refused = addresses.find((a) => !isAllowedAddress(a.address, allow));
-  if (refused) return { ok: false, reason: `${host} resolves to ${refusalReason(refused.address)}` };
+  if (net.isIP(host) !== 0 && !isAllowedAddress(host, allow)) return { ok: false, reason: refusalReason(host, allow) };
+  url.hash = '';
   return { ok: true, url: url.href };
 }
 
@@ -172,7 +230,7 @@ export function createGuardedConnector(opts: GuardedConnectorOptions): buildConn
         if (!first) {
           const refused = candidates[0];
           const err = refused
-            ? new BlockedAddressError(`${hostname} resolves to ${refusalReason(refused.address)}`)
+            ? new BlockedAddressError(`${hostname} resolves to ${refusalReason(refused.address, allow)}`)
             : Object.assign(new Error(`host ${hostname} has no addresses`), { code: 'ENOTFOUND' });
           callback(err, []);
           return;
@@ -191,9 +249,10 @@ export function createGuardedConnector(opts: GuardedConnectorOptions): buildConn
   });
 
   return (options, callback) => {
-    const host = options.hostname;
+    // undici passes an IPv6 literal in brackets; net.isIP wants it bare.
+    const host = bareHost(options.hostname);
     if (net.isIP(host) !== 0 && !isAllowedAddress(host, allow)) {
-      callback(new BlockedAddressError(refusalReason(host)), null);
+      callback(new BlockedAddressError(refusalReason(host, allow)), null);
       return;
     }
     base(options, (err, socket) => {
@@ -204,7 +263,7 @@ export function createGuardedConnector(opts: GuardedConnectorOptions): buildConn
       const remote = socket.remoteAddress;
       if (remote === undefined || !isAllowedAddress(remote, allow)) {
         socket.destroy();
-        callback(new BlockedAddressError(remote ? refusalReason(remote) : `${host}: connected peer has no address`), null);
+        callback(new BlockedAddressError(remote ? refusalReason(remote, allow) : `${host}: connected peer has no address`), null);
         return;
       }
       callback(null, socket);

@@ -93,9 +93,60 @@ function fixWindows1252(text: string): string {
   return text.replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_HIGH[c.charCodeAt(0) - 0x80] ?? c);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * UTF-8, except that a byte which is not part of a valid UTF-8 sequence is read as windows-1252:
+ * publishers paste “smart quotes”, dashes and € from windows-1252 tools into UTF-8 documents.
+ * Valid UTF-8 (the common case) costs one strict decode; only a damaged document is walked.
+ */
+function decodeUtf8WithStray1252(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    // fall through: at least one invalid sequence
+  }
+  const parts: string[] = [];
+  let start = 0;
+  let i = 0;
+  while (i < bytes.length) {
+    const len = utf8SequenceLength(bytes, i);
+    if (len > 0) {
+      i += len;
+      continue;
+    }
+    if (i > start) parts.push(strictUtf8.decode(bytes.subarray(start, i)));
+    const b = bytes[i] ?? 0;
+    parts.push(b >= 0x80 && b <= 0x9f ? (WINDOWS_1252_HIGH[b - 0x80] ?? '\ufffd') : String.fromCharCode(b));
+    i++;
+    start = i;
+  }
+  if (start < bytes.length) parts.push(strictUtf8.decode(bytes.subarray(start)));
+  return parts.join('');
+}
+
+/** Length of the valid UTF-8 sequence at `i` (1–4), or 0 when the byte there does not start one. */
+function utf8SequenceLength(b: Uint8Array, i: number): number {
+  const c = b[i] ?? 0;
+  if (c < 0x80) return 1;
+  const cont = (k: number): boolean => ((b[i + k] ?? 0) & 0xc0) === 0x80;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    const c1 = b[i + 1] ?? 0;
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return 0; // overlong, surrogates
+    return cont(1) && cont(2) ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const c1 = b[i + 1] ?? 0;
+    if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return 0;
+    return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
 function decodeWith(encoding: string, bytes: Uint8Array): DecodedText {
   // ignoreBOM: true because the caller already removed the BOM that chose the encoding; a stray one is stripped below.
-  let text = new TextDecoder(encoding, { fatal: false, ignoreBOM: true }).decode(bytes);
+  let text = encoding === 'utf-8' ? decodeUtf8WithStray1252(bytes) : new TextDecoder(encoding, { fatal: false, ignoreBOM: true }).decode(bytes);
   if (encoding === 'windows-1252') text = fixWindows1252(text);
   return { text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, charset: encoding };
 }

@@ -27,7 +27,8 @@ export function detectFormat(text: string): Detection {
     case 'rss':
       return { kind: 'xml', format: version !== null && /^0\.9/.test(version.trim()) ? 'rss09' : 'rss2' };
     case 'rdf':
-      return { kind: 'xml', format: 'rss1' };
+      // RSS 0.90 is RDF too, told apart by its namespace.
+      return { kind: 'xml', format: /my\.netscape\.com\/rdf\/simple\/0\.9/i.test(root.attrs) ? 'rss09' : 'rss1' };
     case 'feed':
       return {
         kind: 'xml',
@@ -48,7 +49,8 @@ export function detectFormat(text: string): Detection {
  */
 function rootElement(text: string): { name: string; attrs: string } | null {
   const head = text.slice(0, 64 * 1024);
-  const known = /<((?:[A-Za-z_][\w.-]*:)?(?:rss|RDF|feed)|html|HTML)([\s/>][^<>]*)?>/.exec(head);
+  // The ">" may be missing (a root tag cut short is still the root: the loose pass recovers it).
+  const known = /<((?:[A-Za-z_][\w.-]*:)?(?:rss|RDF|feed)|html|HTML)(?=[\s/>])([^<>]*)/.exec(head);
   const any = /<([A-Za-z_][\w.:-]*)([\s/>][^<>]*)?>/.exec(head);
   const m = known ?? any;
   return m ? { name: m[1] ?? '', attrs: m[2] ?? '' } : null;

@@ -1,6 +1,6 @@
 /**
  * parseFeed: decoded feed text → ParsedFeed. Detects the format, repairs XML, parses with
- * rss-parser or our JSON Feed reader, and normalises. Only FeedParseError ever escapes.
+ * rss-parser (after the canonical pre-pass) or our JSON Feed reader, and normalises. Only FeedParseError ever escapes.
  */
 import { advertisedFeedUrl, detectFormat } from './detect.ts';
 import { parseJsonFeed } from './json-feed.ts';
@@ -52,6 +52,6 @@ async function parseRaw(text: string, baseUrl: string | null): Promise<RawFeed> 
           : 'not a feed (no XML or JSON document found)',
       );
     case 'xml':
-      return parseXmlFeed(repairXml(text), detection.format);
+      return parseXmlFeed(repairXml(text), detection.format, baseUrl);
   }
 }

@@ -2,7 +2,7 @@
  * JSON Feed 1.0 / 1.1 (https://jsonfeed.org/version/1.1) → RawFeed. Checked by hand and leniently:
  * every field is optional and a field of the wrong type is ignored, not fatal.
  */
-import type { RawEnclosure, RawFeed, RawItem } from './normalise.ts';
+import type { RawEnclosure, RawFeed, RawItem, RawText } from './normalise.ts';
 import { FeedParseError } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -43,7 +43,7 @@ export function parseJsonFeed(text: string): RawFeed {
   };
 }
 
-function jsonItem(item: Json, feedAuthors: string[]): RawItem {
+function jsonItem(item: Json, feedAuthors: RawText[]): RawItem {
   const id = item.id;
   const title = str(item.title);
   const html = str(item.content_html);
@@ -59,7 +59,7 @@ function jsonItem(item: Json, feedAuthors: string[]): RawItem {
     published: str(item.date_published),
     updated: str(item.date_modified),
     authors: itemAuthors.length > 0 ? itemAuthors : feedAuthors,
-    categories: list(item.tags).filter((t): t is string => typeof t === 'string'),
+    categories: list(item.tags).filter((t): t is string => typeof t === 'string').map((value) => ({ value, kind: 'text' as const })),
     enclosures: list(item.attachments).filter(isObject).map(
       (a): RawEnclosure => ({
         url: str(a.url),
@@ -72,8 +72,11 @@ function jsonItem(item: Json, feedAuthors: string[]): RawItem {
   };
 }
 
-/** 1.1 `authors` (array), else 1.0 `author` (object). */
-function authors(node: Json): string[] {
+/** 1.1 `authors` (array), else 1.0 `author` (object). Names are literal text, as the spec says of all strings. */
+function authors(node: Json): RawText[] {
   const all = [...list(node.authors), node.author].filter(isObject);
-  return all.map((a) => str(a.name)).filter((n): n is string => n !== null);
+  return all.flatMap((a): RawText[] => {
+    const name = str(a.name);
+    return name !== null ? [{ value: name, kind: 'text' }] : [];
+  });
 }

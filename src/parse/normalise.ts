@@ -5,6 +5,7 @@
  */
 import { parseDate } from './date.ts';
 import { sanitizeContent } from './sanitize.ts';
+import { repairDoubleEncoding } from './mojibake.ts';
 import { collapseWhitespace, hasMarkup, htmlToText, nonEmpty, textToHtml, truncateOnWord } from './text.ts';
 import type { Enclosure, FeedFormat, NormalisedItem, ParsedFeed } from './types.ts';
 import { resolveBase, resolveWebUrl } from './url.ts';
@@ -13,6 +14,8 @@ import { resolveBase, resolveWebUrl } from './url.ts';
 export interface RawText {
   value: string;
   kind: 'text' | 'html';
+  /** The element's own xml:base (absolute once the pre-pass has resolved it), for URLs inside the markup. */
+  base?: string | null;
 }
 
 export interface RawEnclosure {
@@ -27,12 +30,15 @@ export interface RawItem {
   guid: string | null;
   /** Article link, possibly relative. */
   link: string | null;
+  /** The link element's own xml:base, when it has one. */
+  linkBase?: string | null;
   title: RawText | null;
   /** Date strings as written. */
   published: string | null;
   updated: string | null;
-  authors: string[];
-  categories: string[];
+  /** Names as the document wrote them: RSS/Atom ones are HTML-ish text, JSON Feed ones literal. */
+  authors: RawText[];
+  categories: RawText[];
   enclosures: RawEnclosure[];
   /** The richest body (content:encoded, Atom content, JSON content_html/content_text). */
   content: RawText | null;
@@ -85,11 +91,11 @@ export function normaliseItem(raw: RawItem, base: string | null): NormalisedItem
     summarySource !== null ? plainText(summarySource) : contentHtml !== null ? nonEmpty(htmlToText(contentHtml)) : null;
   return {
     guid: nonEmpty(raw.guid?.trim()),
-    url: resolveWebUrl(raw.link, base),
+    url: resolveWebUrl(raw.link, resolveBase(raw.linkBase, base)),
     title: plainText(raw.title),
     published: parseDate(raw.published),
     updated: parseDate(raw.updated),
-    author: nonEmpty(uniqueTexts(raw.authors).join(', ')),
+    author: nonEmpty(uniqueTexts(raw.authors.map(authorName)).join(', ')),
     categories: uniqueTexts(raw.categories),
     enclosures: enclosures(raw.enclosures, base),
     summary: summaryText !== null ? truncateOnWord(summaryText, SUMMARY_MAX_CHARS) : null,
@@ -101,13 +107,31 @@ export function normaliseItem(raw: RawItem, base: string | null): NormalisedItem
 function bodyHtml(raw: RawItem, base: string | null): string | null {
   const body = raw.content ?? (raw.summary?.kind === 'html' && hasMarkup(raw.summary.value) ? raw.summary : null);
   if (body === null) return null;
-  const html = body.kind === 'html' ? body.value : textToHtml(body.value);
-  return html === null ? null : sanitizeContent(html, base);
+  const value = repairDoubleEncoding(body.value);
+  const html = body.kind === 'html' ? value : textToHtml(value);
+  return html === null ? null : sanitizeContent(html, resolveBase(body.base, base));
 }
 
+/** Plain text of a text construct: HTML is decoded and stripped, text is taken literally. */
 export function plainText(text: RawText | null): string | null {
   if (text === null) return null;
-  return nonEmpty(text.kind === 'html' ? htmlToText(text.value) : collapseWhitespace(text.value));
+  const value = repairDoubleEncoding(text.value);
+  return nonEmpty(text.kind === 'html' ? htmlToText(value) : collapseWhitespace(value));
+}
+
+const EMAIL = String.raw`[^\s@()<>]+@[^\s@()<>]+`;
+const EMAIL_THEN_NAME = new RegExp(String.raw`^\s*(?:mailto:)?${EMAIL}\s*\((.+)\)\s*$`);
+const NAME_THEN_EMAIL = new RegExp(String.raw`^\s*(.+?)\s*(?:\(\s*(?:mailto:)?${EMAIL}\s*\)|<\s*(?:mailto:)?${EMAIL}\s*>)\s*$`);
+
+/**
+ * RSS <author> is an e-mail address, written "desk@example.com (Name)", "Name (desk@example.com)"
+ * or "Name <desk@example.com>": the name is what a reader wants. A bare address is kept. The
+ * value is plain text first (decoded, markup stripped), like a title.
+ */
+function authorName(raw: RawText): RawText {
+  const value = plainText(raw) ?? '';
+  const m = value.length <= 512 ? (EMAIL_THEN_NAME.exec(value) ?? NAME_THEN_EMAIL.exec(value)) : null;
+  return { value: m?.[1] ?? value, kind: 'text' };
 }
 
 function enclosures(raw: RawEnclosure[], base: string | null): Enclosure[] {
@@ -126,19 +150,20 @@ function byteLength(raw: string | number | null): number | null {
   return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
-function uniqueTexts(values: string[]): string[] {
+/** Names and categories are plain text like titles: decoded, stripped of markup, deduplicated. */
+function uniqueTexts(values: RawText[]): string[] {
   const out = new Set<string>();
   for (const v of values) {
-    const text = collapseWhitespace(v);
-    if (text !== '') out.add(text);
+    const text = plainText(v);
+    if (text !== null) out.add(text);
   }
   return [...out];
 }
 
-/** "en-US" / "fr_FR" / " IT " → "en-us" / "fr-fr" / "it"; anything that is not a language tag → null. */
+/** A language tag as the feed wrote it (case kept: "en-US", "pt_BR"), trimmed; anything else → null. */
 export function normaliseLanguage(raw: string | null): string | null {
-  const tag = raw?.trim().toLowerCase().replace(/_/g, '-') ?? '';
-  return /^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$/.test(tag) ? tag : null;
+  const tag = raw?.trim() ?? '';
+  return /^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$/.test(tag) ? tag : null;
 }
 
 function isEmpty(item: NormalisedItem): boolean {

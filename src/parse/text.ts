@@ -11,9 +11,9 @@ const BLOCK_TAGS = new Set([
   'section', 'table', 'td', 'th', 'tr', 'ul', 'img',
 ]);
 /** Elements whose body is not HTML: their content is skipped as one block. */
-const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'xmp', 'iframe', 'noscript', 'template']);
-/** Elements whose text is not prose. */
-const SKIPPED_TAGS = new Set(['script', 'style', 'noscript', 'template', 'head', 'title', 'iframe', 'object', 'svg', 'math', 'select', 'textarea']);
+const RAW_TEXT_TAGS = new Set(['script', 'style', 'textarea', 'xmp', 'template']);
+/** Elements whose text is not prose (an iframe's or noscript's body is fallback text, and stays). */
+const SKIPPED_TAGS = new Set(['script', 'style', 'template', 'head', 'title', 'object', 'svg', 'math', 'select', 'textarea']);
 
 /** Collapses runs of whitespace (including NBSP and other Unicode spaces) to one space and trims. */
 export function collapseWhitespace(text: string): string {
@@ -46,15 +46,20 @@ export function scanHtml(html: string, visitor: HtmlScanVisitor): void {
       i = lt + 1; // a literal "<" in text
       continue;
     }
+    if (isBang && html.startsWith('<!--', lt)) {
+      // A comment is never text, even unclosed: then it hides the rest, as in browsers.
+      if (lt > textStart) visitor.text(html.slice(textStart, lt));
+      const close = html.indexOf('-->', lt + 4);
+      const end = close === -1 ? n : close + 3;
+      visitor.markup(html.slice(lt, end), null, false);
+      i = textStart = end;
+      continue;
+    }
     if (nextGt < lt && nextGt !== -1) nextGt = html.indexOf('>', lt);
     if (nextGt === -1) break; // no ">" anywhere after this: the rest is text
     if (lt > textStart) visitor.text(html.slice(textStart, lt));
     let end = nextGt + 1;
-    if (isBang && html.startsWith('<!--', lt)) {
-      const close = html.indexOf('-->', lt + 4);
-      end = close === -1 ? n : close + 3;
-      visitor.markup(html.slice(lt, end), null, false);
-    } else if (isTag) {
+    if (isTag) {
       const closing = next === 47;
       const name = tagName(html, closing ? lt + 2 : lt + 1);
       visitor.markup(html.slice(lt, end), name, closing);
@@ -79,10 +84,11 @@ export function htmlToText(html: string): string {
     text(segment) {
       if (skipDepth === 0) parts.push(segment);
     },
-    markup(_segment, name, closing) {
+    markup(segment, name, closing) {
       if (name === null) return;
-      if (SKIPPED_TAGS.has(name)) skipDepth = Math.max(0, skipDepth + (closing ? -1 : 1));
-      else if (BLOCK_TAGS.has(name)) parts.push(' ');
+      if (SKIPPED_TAGS.has(name)) {
+        if (!segment.endsWith('/>')) skipDepth = Math.max(0, skipDepth + (closing ? -1 : 1)); // <script/> is empty
+      } else if (BLOCK_TAGS.has(name)) parts.push(' ');
     },
   });
   return collapseWhitespace(decodeEntities(parts.join('')));

@@ -2,20 +2,35 @@
  * One linear pre-pass that turns what real publishers get wrong into well-formed XML, because the
  * strict parser (sax via rss-parser) rejects a whole feed for one bad byte:
  * - a byte order mark and junk (PHP warnings, blank lines) before the prolog or root element;
- * - a DOCTYPE (removed: never fetched); one that declares entities is refused (billion laughs, XXE);
+ * - a DOCTYPE (removed: never fetched). Its internal subset is read for plain-text general
+ *   entities (`<!ENTITY nbsp "&#160;">`), which are expanded within a small budget. An external
+ *   entity is never fetched, and one whose value is markup, refers to another entity or is too
+ *   long is not expanded: it stays visible text like any undefined entity. So billion laughs and
+ *   XXE cost one linear pass and no memory;
  * - HTML named entities (&eacute; &nbsp; &rsquo;) → numeric references XML knows;
- * - a bare "&" or an unknown entity → "&amp;" (the text shows as written);
+ * - a bare "&" or an unknown entity → "&amp;" (the text shows as written), and a "<" that cannot
+ *   start a tag ("a < b", "<3") → "&lt;";
  * - C0 control characters, U+FFFE/U+FFFF and references to them → removed;
  *   C1 references (&#150;, written by windows-1252 tools) → the characters they meant.
  * CDATA sections, comments and processing instructions are copied without entity changes.
  */
 import { decodeHTMLStrict, replaceCodePoint } from 'entities/decode';
-import { FeedParseError } from './types.ts';
 
 const INVALID_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 const XML_PREDEFINED = new Set(['lt', 'gt', 'amp', 'quot', 'apos']);
-const ROOT_START = /<(?:rss|feed|rdf:RDF|RDF|[A-Za-z_][\w.-]*:(?:RDF|feed))[\s>/]/;
+const ROOT_START = /<(?:rss|feed|rdf:RDF|RDF|[A-Za-z_][\w.-]*:(?:RDF|feed|rss))[\s>/]/;
 const MAX_REFERENCE_NAME = 32;
+/** An internal entity longer than this is not expanded. */
+const MAX_ENTITY_VALUE = 1024;
+/** Characters all entity expansions of one document may add together. */
+const ENTITY_BUDGET = 64 * 1024;
+const MAX_ENTITIES = 256;
+
+/** Plain-text internal entities of the document (name → replacement text) and what is left of the budget. */
+interface Entities {
+  values: Map<string, string>;
+  budget: number;
+}
 
 /**
  * Returns a repaired copy of `text` (a decoded document). A character loop that only allocates
@@ -24,6 +39,7 @@ const MAX_REFERENCE_NAME = 32;
 export function repairXml(text: string): string {
   const doc = text.slice(documentStart(text));
   const n = doc.length;
+  const entities: Entities = { values: new Map(), budget: ENTITY_BUDGET };
   const out: string[] = [];
   let copied = 0; // doc[copied, i) is unchanged and not yet in out
   let i = 0;
@@ -34,9 +50,12 @@ export function repairXml(text: string): string {
   while (i < n) {
     const c = doc.charCodeAt(i);
     if (c === 38 /* & */) {
-      i = repairReference(doc, i, replace);
+      i = repairReference(doc, i, replace, entities);
     } else if (c === 60 /* < */ && (doc.charCodeAt(i + 1) === 33 /* ! */ || doc.charCodeAt(i + 1) === 63 /* ? */)) {
-      i = markupDeclaration(doc, i, replace);
+      i = markupDeclaration(doc, i, replace, entities);
+    } else if (c === 60 /* < */ && !startsMarkup(doc.charCodeAt(i + 1))) {
+      replace(i, i + 1, '&lt;'); // "a < b", "<3", "<<<": XML says these cannot be tags, so they are text
+      i++;
     } else if ((c < 0x20 && c !== 0x9 && c !== 0xa && c !== 0xd) || c === 0xfffe || c === 0xffff) {
       replace(i, i + 1, ''); // a character XML forbids: drop it
       i++;
@@ -52,17 +71,14 @@ export function repairXml(text: string): string {
 type Replace = (from: number, to: number, replacement: string) => void;
 
 /** `<!…` or `<?…` at `at`: CDATA, comment and PI are kept (minus forbidden characters), a DOCTYPE goes. */
-function markupDeclaration(doc: string, at: number, replace: Replace): number {
+function markupDeclaration(doc: string, at: number, replace: Replace, entities: Entities): number {
   if (doc.startsWith('<![CDATA[', at)) return keepVerbatim(doc, at, ']]>', replace);
   if (doc.startsWith('<!--', at)) return keepVerbatim(doc, at, '-->', replace);
   if (doc.charCodeAt(at + 1) === 63) return keepVerbatim(doc, at, '?>', replace);
   if (doc.slice(at, at + 9).toUpperCase() === '<!DOCTYPE') {
     const end = doctypeEnd(doc, at);
-    // No feed needs entity declarations; they are how billion-laughs and XXE attacks are built.
-    if (/<!ENTITY/i.test(doc.slice(at, end))) {
-      throw new FeedParseError('refused: the document declares entities in its DOCTYPE (billion laughs / XXE protection)');
-    }
-    replace(at, end, ''); // a plain DOCTYPE (RSS 0.91's DTD reference): never fetched, just dropped
+    readInternalEntities(doc.slice(at, end), entities);
+    replace(at, end, ''); // never fetched, just dropped (RSS 0.91's DTD reference, internal subsets)
     return end;
   }
   return at + 2;
@@ -73,13 +89,16 @@ function documentStart(text: string): number {
   const prolog = text.indexOf('<?xml');
   const root = text.search(ROOT_START);
   if (prolog !== -1 && (root === -1 || prolog < root)) return prolog;
+  // No prolog: a DOCTYPE before the root still declares the document's entities.
+  const doctype = text.search(/<!DOCTYPE\s/i);
+  if (doctype !== -1 && (root === -1 || doctype < root)) return doctype;
   if (root !== -1) return root;
   const firstTag = text.indexOf('<');
   return firstTag === -1 ? text.length : firstTag;
 }
 
 /** Handles the "&" at `at`; returns the index to continue from. */
-function repairReference(doc: string, at: number, replace: Replace): number {
+function repairReference(doc: string, at: number, replace: Replace, entities: Entities): number {
   const end = referenceEnd(doc, at);
   if (end === -1) {
     replace(at, at + 1, '&amp;'); // a bare "&"
@@ -95,16 +114,63 @@ function repairReference(doc: string, at: number, replace: Replace): number {
   }
   const name = doc.slice(at + 1, end - 1);
   if (XML_PREDEFINED.has(name)) return end;
+  const declared = entities.values.get(name);
+  if (declared !== undefined && declared.length <= entities.budget) {
+    entities.budget -= declared.length;
+    replace(at, end, asCharacterReferences(declared));
+    return end;
+  }
   const whole = doc.slice(at, end);
   const decoded = decodeHTMLStrict(whole);
   if (decoded === whole) {
     replace(at, at + 1, '&amp;'); // not an HTML entity either: keep it as visible text
   } else {
-    let refs = '';
-    for (const char of decoded) refs += `&#${char.codePointAt(0) ?? 0xfffd};`;
-    replace(at, end, refs);
+    replace(at, end, asCharacterReferences(decoded));
   }
   return end;
+}
+
+/** Text as numeric references: safe in element content and in attribute values alike. */
+function asCharacterReferences(text: string): string {
+  let refs = '';
+  for (const char of text) refs += `&#${char.codePointAt(0) ?? 0xfffd};`;
+  return refs;
+}
+
+const ENTITY_DECLARATION = /<!ENTITY\s+(%\s+)?([A-Za-z_][\w.-]*)\s+(?:"([^"]*)"|'([^']*)'|(SYSTEM|PUBLIC)\b)/gi;
+
+/**
+ * Reads general internal entities from a DOCTYPE. Only a value that is plain text once its
+ * character references are resolved is kept; parameter entities, external entities, and values
+ * with markup or entity references (the billion-laughs construction) are ignored.
+ */
+function readInternalEntities(doctype: string, entities: Entities): void {
+  if (!doctype.includes('[')) return;
+  ENTITY_DECLARATION.lastIndex = 0;
+  for (let m = ENTITY_DECLARATION.exec(doctype); m !== null; m = ENTITY_DECLARATION.exec(doctype)) {
+    const [, parameter, name = '', double, single, external] = m;
+    if (parameter || external || entities.values.size >= MAX_ENTITIES || entities.values.has(name)) continue;
+    const raw = double ?? single ?? '';
+    if (raw.length > MAX_ENTITY_VALUE * 8) continue;
+    const value = resolveCharacterReferences(raw);
+    if (value === null || value.length > MAX_ENTITY_VALUE || /[<&]/.test(value)) continue;
+    entities.values.set(name, value);
+  }
+}
+
+/** `&#160;` / `&#xA0;` → the character; null when the value refers to any other entity. */
+function resolveCharacterReferences(raw: string): string | null {
+  if (!raw.includes('&')) return raw;
+  let ok = true;
+  const value = raw.replace(/&(#[xX][0-9a-fA-F]{1,6}|#[0-9]{1,7}|[^;]*);?/g, (_, ref: string) => {
+    const cp = ref.startsWith('#x') || ref.startsWith('#X') ? parseInt(ref.slice(2), 16) : ref.startsWith('#') ? Number(ref.slice(1)) : NaN;
+    if (!Number.isFinite(cp) || !isXmlChar(cp)) {
+      ok = false;
+      return '';
+    }
+    return String.fromCodePoint(cp);
+  });
+  return ok ? value : null;
 }
 
 /** End (after ";") of a syntactically valid reference at `at` (&name; &#123; &#x1F;), or -1. */
@@ -122,6 +188,11 @@ function referenceEnd(doc: string, at: number): number {
   const start = i;
   while (i - start < MAX_REFERENCE_NAME && (isLetter(doc.charCodeAt(i)) || isDigit(doc.charCodeAt(i)))) i++;
   return doc.charCodeAt(i) === 59 ? i + 1 : -1;
+}
+
+/** Whether a "<" followed by `c` can start a tag: a name start character or "/" (XML 1.0 §2.3). */
+function startsMarkup(c: number): boolean {
+  return isLetter(c) || c === 47 /* / */ || c === 95 /* _ */ || c === 58 /* : */ || c >= 0xc0;
 }
 
 function isDigit(c: number): boolean {

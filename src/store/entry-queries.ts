@@ -13,6 +13,8 @@ export interface EntryFilter {
   since?: Date | undefined;
   /** Exclusive upper bound on sort_at. */
   until?: Date | undefined;
+  /** Entries of these stories; a merged story's id stands for the story it was merged into. */
+  storyIds?: number[] | undefined;
 }
 
 /** Keyset position: the exact (sort_at, id) of the last row of a page; sort_at as text keeps microseconds. */
@@ -50,6 +52,8 @@ export interface EntryRow {
   language: string | null;
   /** sort_at rendered with microseconds in UTC: the cursor's source of truth. */
   sort_key: string;
+  /** The story the entry belongs to (sql/005); its own id for an entry stored without one. */
+  story_id: number;
 }
 
 export interface EntryWithSources extends EntryRow {
@@ -58,7 +62,8 @@ export interface EntryWithSources extends EntryRow {
 
 const ENTRY_COLUMNS = `e.id, e.url, e.canonical_url, e.title, e.author, e.summary, e.content_html,
   e.published_at, e.updated_at, e.first_seen_at, e.sort_at, e.categories, e.enclosures, e.language,
-  to_char(e.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key`;
+  to_char(e.sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key,
+  coalesce((select m.story_id from story_members m where m.entry_id = e.id), e.id) as story_id`;
 
 /**
  * Every configuration tributary_ts_config() (sql/001_init.sql) can give an entry; keep in sync.
@@ -78,11 +83,28 @@ function hasNegation(q: string): boolean {
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
 function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: PageSide, params: unknown[]): string {
   const conds: string[] = [];
+  if (after) {
+    params.push(after.sortAt, after.id);
+    conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
+  }
+  conds.push(...entryConditions(filter, params));
+  return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
+}
+
+/**
+ * The filter as SQL conditions on entries `e` (appending their values to params): for the entry
+ * list, and for the story list (a story matches when one of its entries does).
+ */
+export function entryConditions(filter: EntryFilter, params: unknown[]): string[] {
+  const conds: string[] = [];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
-  if (after) conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} (${p(after.sortAt)}::timestamptz, ${p(after.id)}::bigint)`);
+  if (filter.storyIds && filter.storyIds.length > 0) {
+    conds.push(`e.id in (select m.entry_id from story_members m where m.story_id in
+      (select coalesce(s.merged_into, s.id) from stories s where s.id = any(${p(filter.storyIds)}::bigint[])))`);
+  }
   if (filter.since) conds.push(`e.sort_at >= ${p(filter.since)}::timestamptz`);
   if (filter.until) conds.push(`e.sort_at < ${p(filter.until)}::timestamptz`);
   if (filter.lang) {
@@ -112,7 +134,7 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: Pag
     conds.push(`exists (select 1 from entry_sources s join feeds f on f.id = s.feed_id
       where s.entry_id = e.id and ${sourceConds.join(' and ')})`);
   }
-  return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
+  return conds;
 }
 
 /**

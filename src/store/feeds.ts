@@ -81,6 +81,47 @@ export async function insertFeeds(q: Queryable, inputs: NewFeed[]): Promise<Feed
   return r.rows;
 }
 
+/** The feeds among these URLs that exist already: one statement for a whole import. */
+export async function findFeedsByUrl(q: Queryable, urls: readonly string[]): Promise<{ id: number; url: string }[]> {
+  if (urls.length === 0) return [];
+  const r = await q.query<{ id: number; url: string }>(`select id, url from feeds where url = any($1::text[])`, [urls]);
+  return r.rows;
+}
+
+export type FeedUrlChange = { kind: 'changed'; feed: FeedRow } | { kind: 'missing' } | { kind: 'taken'; feedId: number };
+
+/**
+ * Moves a feed to a new URL (the user's PATCH). The HTTP validators and the failure state belonged
+ * to the old URL, so they are cleared and the feed is due now; a URL another feed has is refused.
+ */
+export async function changeFeedUrl(q: Queryable, id: number, url: string): Promise<FeedUrlChange> {
+  const taken = await q.query<{ id: number }>(`select id from feeds where url = $1 and id <> $2`, [url, id]);
+  if (taken.rows[0]) return { kind: 'taken', feedId: taken.rows[0].id };
+  try {
+    const r = await q.query<FeedRow>(
+      `update feeds as f set
+         url = $2, host = $3,
+         etag = case when f.url = $2 then f.etag end,
+         last_modified = case when f.url = $2 then f.last_modified end,
+         body_hash = case when f.url = $2 then f.body_hash end,
+         moved_to = case when f.url = $2 then f.moved_to end,
+         moved_seen = case when f.url = $2 then f.moved_seen else 0 end,
+         error_count = case when f.url = $2 then f.error_count else 0 end,
+         first_error_at = case when f.url = $2 then f.first_error_at end,
+         next_poll_at = case when f.url = $2 then f.next_poll_at else now() end
+       where f.id = $1
+       returning ${FEED_COLUMNS}`,
+      [id, url, new URL(url).host.toLowerCase()],
+    );
+    return r.rows[0] ? { kind: 'changed', feed: r.rows[0] } : { kind: 'missing' };
+  } catch (err) {
+    // Another request took the URL between the two statements.
+    if ((err as { code?: string }).code !== '23505') throw err;
+    const other = await q.query<{ id: number }>(`select id from feeds where url = $1`, [url]);
+    return { kind: 'taken', feedId: other.rows[0]?.id ?? 0 };
+  }
+}
+
 export async function getFeed(q: Queryable, id: number): Promise<FeedWithStats | null> {
   const r = await q.query<FeedWithStats>(`select ${WITH_STATS} from feeds f where f.id = $1`, [id]);
   return r.rows[0] ?? null;

@@ -10,7 +10,9 @@ import {
   type NewEntryRow,
 } from './entries.ts';
 import { findSources, insertSources, updateSources, type NewSourceRow, type SourceChange } from './entry-sources.ts';
-import { findTombstonedKeys } from './tombstones.ts';
+import { markListedTombstones } from './tombstones.ts';
+import { assignEntryStories } from './stories-ingest.ts';
+import { DEFAULT_STORY_WINDOW_SECONDS } from '../stories/assign.ts';
 
 export interface IngestFeed {
   id: number;
@@ -33,6 +35,8 @@ export interface IngestOptions {
   now: Date;
   /** Items published longer ago than this are not stored (retention would delete them at once). 0 = no limit. */
   retentionDays: number;
+  /** Reports of one event published within this many seconds can join one story (STORY_WINDOW). */
+  storyWindowSeconds?: number;
 }
 
 /** One item with everything the write path derives from it. */
@@ -86,7 +90,7 @@ export async function ingestItems(
   const known = await findSources(tx, feed.id, candidateKeys);
   // A tombstone is written when its item's source is deleted, so only unknown keys can have one:
   // a re-poll where every item is known skips this round trip.
-  const tombstoned = await findTombstonedKeys(tx, feed.id, candidateKeys.filter((k) => !known.has(k)));
+  const tombstoned = await markListedTombstones(tx, feed.id, candidateKeys.filter((k) => !known.has(k)), opts.now);
 
   const edited: Array<{ p: PreparedItem; entryId: number }> = [];
   const fresh: PreparedItem[] = [];
@@ -101,7 +105,7 @@ export async function ingestItems(
   await applyEdits(tx, feed.id, edited, language, opts.now);
   result.updated = edited.length;
 
-  const { inserted, linked } = await addNewItems(tx, feed.id, fresh, language, opts.now);
+  const { inserted, linked } = await addNewItems(tx, feed.id, fresh, language, opts);
   result.inserted = inserted;
   result.linked = linked;
   return result;
@@ -155,9 +159,10 @@ async function addNewItems(
   feedId: number,
   fresh: readonly PreparedItem[],
   language: string | null,
-  now: Date,
+  opts: IngestOptions,
 ): Promise<{ inserted: number; linked: number }> {
   if (fresh.length === 0) return { inserted: 0, linked: 0 };
+  const now = opts.now;
   // One candidate entry per dedupe key: the first item in document order carrying it.
   const representatives = new Map<string, PreparedItem>();
   for (const p of fresh) if (!representatives.has(p.dedupeKey)) representatives.set(p.dedupeKey, p);
@@ -179,6 +184,13 @@ async function addNewItems(
     return { itemKey: p.itemKey, entryId, guid: p.item.guid, url: p.item.url, contentHash: p.contentHash };
   });
   await insertSources(tx, feedId, sources, now);
+  // Every new entry joins a story; copies linked to an existing entry are already in one.
+  const newEntries = [...representatives.values()].flatMap((p) => {
+    const entryId = insertedIds.get(p.dedupeKey);
+    if (entryId === undefined) return [];
+    return [{ entryId, at: sortTime(p.item.published, now), title: p.item.title, summary: p.item.summary, language }];
+  });
+  await assignEntryStories(tx, newEntries, opts.storyWindowSeconds ?? DEFAULT_STORY_WINDOW_SECONDS);
   return { inserted, linked: fresh.length - inserted };
 }
 
@@ -198,6 +210,12 @@ function newEntryRow(p: PreparedItem, language: string | null): NewEntryRow {
     language,
     contentHash: p.contentHash,
   };
+}
+
+/** The entry's sort_at as insertEntries computes it: publication clamped to first sight. */
+function sortTime(published: string | null, now: Date): number {
+  const t = published === null ? NaN : Date.parse(published);
+  return Number.isFinite(t) ? Math.min(t, now.getTime()) : now.getTime();
 }
 
 /** The parser promises ISO dates; one that is not would make the timestamptz cast fail the whole write. */

@@ -36,6 +36,8 @@ const ITEM_FIELDS = [
   'e.categories',
   'e.enclosures',
   'e.language',
+  // The story the entry belongs to (sql/005); its own id for an entry stored without one.
+  'coalesce((select m.story_id from story_members m where m.entry_id = e.id), e.id) as story_id',
   `${SOURCES_JSON} as sources`,
 ];
 

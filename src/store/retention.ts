@@ -1,8 +1,10 @@
 import type { Db, Queryable } from './db.ts';
 import { bumpChangeSeq, deleteOrphanEntryRows } from './entries.ts';
+import { pruneTombstones } from './tombstones.ts';
+import { deleteStoryBucketsBefore } from './stories.ts';
 
 export interface RetentionOptions {
-  /** Entries whose sort_at is before this are deleted. */
+  /** Entries whose sort_at is before this are deleted, and tombstones last listed before this are forgotten. */
   olderThan: Date;
   /** Entries per transaction: bounds lock time and WAL per step on a large backlog. */
   batchSize: number;
@@ -28,8 +30,10 @@ with doomed as (
 delete from entries where id in (select id from doomed)`;
 
 /**
- * Deletes expired entries in batches, each its own transaction, leaving a tombstone for every
- * (feed, item key) that carried them so a feed still listing the item does not bring it back.
+ * The retention step. Deletes expired entries in batches, each its own transaction, leaving a
+ * tombstone for every (feed, item key) that carried them so a feed still listing the item does not
+ * bring it back; then prunes the tombstones that protect nothing any more (their feed no longer
+ * lists the item, or last listed it before `olderThan`), so the table does not grow forever.
  * Returns the number of entries deleted.
  */
 export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Promise<number> {
@@ -44,8 +48,12 @@ export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Prom
     if (deleted > 0) await bumpChangeSeq(db);
     total += deleted;
     // A short batch means nothing (unlocked) is left; each full batch removed rows, so this ends.
-    if (deleted < batchSize) return total;
+    if (deleted < batchSize) break;
   }
+  await pruneTombstones(db, opts.olderThan);
+  // Story band buckets carry their entry's sort_at and no foreign key: same cut-off, one pass.
+  await deleteStoryBucketsBefore(db, opts.olderThan);
+  return total;
 }
 
 /** Deletes entries that no feed carries any more (after a feed was deleted), in the caller's transaction. */

@@ -1,19 +1,40 @@
 import type { Queryable } from './db.ts';
 
-/** Identities of items deleted on purpose (retention), so a feed still listing them cannot bring them back. */
+/**
+ * Identities of items deleted on purpose (retention), so a feed still listing them cannot bring
+ * them back. A tombstone is needed only while its feed lists the item: each ingest notes which
+ * tombstoned items the document still lists, and the retention step prunes the others.
+ */
 
-const FIND_TOMBSTONED = `
-select item_key from tombstones where feed_id = $1 and item_key = any($2::text[])`;
+/*
+ * One statement, the ingest's only tombstone round trip: the keys given are the document's items
+ * not stored for this feed, which include every tombstoned item it lists (a tombstoned item has no
+ * source). Those are marked listed now; the feed's other tombstones are marked unlisted.
+ */
+const MARK_LISTED = `
+with listed as (
+  update tombstones set last_listed_at = $3::timestamptz, unlisted_since = null
+  where feed_id = $1 and item_key = any($2::text[])
+  returning item_key
+), unlisted as (
+  update tombstones set unlisted_since = $3::timestamptz
+  where feed_id = $1 and unlisted_since is null and item_key <> all($2::text[])
+)
+select item_key from listed`;
 
-export async function findTombstonedKeys(tx: Queryable, feedId: number, itemKeys: readonly string[]): Promise<Set<string>> {
-  if (itemKeys.length === 0) return new Set();
-  const r = await tx.query<{ item_key: string }>(FIND_TOMBSTONED, [feedId, itemKeys]);
+/**
+ * The tombstoned keys among `unknownKeys` (this poll's items that the feed has no source for),
+ * recording that this document lists them and no longer lists the feed's other tombstoned items.
+ */
+export async function markListedTombstones(tx: Queryable, feedId: number, unknownKeys: readonly string[], at: Date): Promise<Set<string>> {
+  if (unknownKeys.length === 0) return new Set();
+  const r = await tx.query<{ item_key: string }>(MARK_LISTED, [feedId, unknownKeys, at.toISOString()]);
   return new Set(r.rows.map((row) => row.item_key));
 }
 
 const INSERT_TOMBSTONES = `
-insert into tombstones (feed_id, item_key, deleted_at)
-select $1, k, $2::timestamptz from unnest($3::text[]) as k
+insert into tombstones (feed_id, item_key, deleted_at, last_listed_at)
+select $1, k, $2::timestamptz, $2::timestamptz from unnest($3::text[]) as k
 on conflict (feed_id, item_key) do nothing`;
 
 export async function insertTombstones(
@@ -27,13 +48,16 @@ export async function insertTombstones(
   return r.rowCount;
 }
 
-const DELETE_TOMBSTONES_BEFORE = `delete from tombstones where deleted_at < $1::timestamptz`;
+const PRUNE_TOMBSTONES = `
+delete from tombstones
+where unlisted_since is not null or last_listed_at < $1::timestamptz`;
 
 /**
- * Forgets tombstones older than `before`. Safe once that is well past the retention window: by
- * then an item still listed with a publication date is skipped as too old anyway.
+ * Forgets the tombstones that protect nothing any more: items their feed no longer lists, and items
+ * last listed before `listedBefore` (RETENTION_DAYS ago: a feed that stopped being polled, or whose
+ * document has not changed since). Returns how many were removed.
  */
-export async function deleteTombstonesBefore(tx: Queryable, before: Date): Promise<number> {
-  const r = await tx.query(DELETE_TOMBSTONES_BEFORE, [before.toISOString()]);
+export async function pruneTombstones(q: Queryable, listedBefore: Date): Promise<number> {
+  const r = await q.query(PRUNE_TOMBSTONES, [listedBefore.toISOString()]);
   return r.rowCount;
 }

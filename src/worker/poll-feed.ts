@@ -31,6 +31,7 @@ export interface PollDeps {
   bounds: IntervalBounds;
   giveUpDays: number;
   retentionDays: number;
+  storyWindowSeconds: number;
   now(): Date;
   random(): number;
 }
@@ -129,6 +130,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
       const result = await ingestItems(tx, { id: feed.id, language: feed.language ?? language }, parsed.items, {
         now,
         retentionDays: d.retentionDays,
+        storyWindowSeconds: d.storyWindowSeconds,
       });
       // Validators change in the same transaction as the entries: a crash can never make the feed
       // look fresh while its items were not saved.

@@ -6,6 +6,8 @@ import { loadConfig, type Config } from '../../src/config/env.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import type { Db } from '../../src/store/db.ts';
+import { createFetcher } from '../../src/fetch/fetcher.ts';
+import { fetchLimits } from '../../src/runtime.ts';
 import { insertFeed, type NewFeed } from '../../src/store/feeds.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
 import { emptyItem } from '../helpers/items.ts';
@@ -26,7 +28,7 @@ export async function startApp(db: Db, env: Record<string, string> = {}, host = 
     logger: silentLogger,
     metrics: createMetrics(),
     refreshFeed: async () => ({}),
-    checkFeedUrl: async (url) => ({ ok: true, url }),
+    subscribe: { db, fetcher: createFetcher(fetchLimits(config)), allow: config.ALLOW_PRIVATE_NETWORKS },
   };
   const server: Server = createApp(deps).listen(0, host);
   await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -20,6 +20,7 @@ function nodeItemJson(e: EntryWithSources) {
     categories: e.categories,
     enclosures: e.enclosures,
     language: e.language,
+    story_id: Number(e.story_id),
     sources: e.sources.map((s) => ({ feed_id: s.feed_id, feed_title: s.feed_title, url: s.url })),
   };
 }

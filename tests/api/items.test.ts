@@ -69,6 +69,7 @@ describe(`GET /api/items (${backendName})`, () => {
       categories: ['Politics'],
       enclosures: [{ url: 'https://story.example/x.jpg', type: 'image/jpeg', length: null }],
       language: 'en',
+      story_id: expect.any(Number),
       sources: [
         { feed_id: a.id, feed_title: 'One', url: 'https://story.example/x?utm_source=rss&id=7' },
         { feed_id: b.id, feed_title: 'Two', url: 'https://story.example/x?id=7&fbclid=zz' },

@@ -20,10 +20,10 @@ import { createApp } from '../../src/api/app.ts';
 import type { ApiDeps } from '../../src/api/deps.ts';
 import { openApiDocument } from '../../src/api/openapi.ts';
 import { loadConfig } from '../../src/config/env.ts';
-import { checkFeedUrl } from '../../src/fetch/address-guard.ts';
+import { createFetcher } from '../../src/fetch/fetcher.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import { createRuntime, fetchLimits, type Runtime } from '../../src/runtime.ts';
 import type { Db } from '../../src/store/db.ts';
 import { refreshFeed } from '../../src/worker/poll-once.ts';
 
@@ -112,7 +112,7 @@ describe(`OpenAPI document against real responses of every route (${backendName}
       logger: silentLogger,
       metrics: createMetrics(),
       refreshFeed: (id) => refreshFeed(rt, id),
-      checkFeedUrl: (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS),
+      subscribe: { db, fetcher: createFetcher(fetchLimits(config)), allow: config.ALLOW_PRIVATE_NETWORKS },
     };
     const server = createServer(createApp(deps));
     servers.push(server);
@@ -199,6 +199,15 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     await c.call(base, 'GET', `/api/items/${itemId}`, 200);
     await c.call(base, 'GET', '/api/items/abc', 400);
     await c.call(base, 'GET', '/api/items/999999', 404);
+    const storyId = items.body.items[0].story_id as number;
+    expect(storyId).toEqual(expect.any(Number));
+    await c.call(base, 'GET', `/api/items?story=${storyId}`, 200);
+    const stories = await c.call(base, 'GET', '/api/stories?limit=1', 200);
+    expect(stories.body.stories.length).toBe(1);
+    await c.call(base, 'GET', '/api/stories?limit=500', 400);
+    await c.call(base, 'GET', `/api/stories/${storyId}`, 200);
+    await c.call(base, 'GET', '/api/stories/abc', 400);
+    await c.call(base, 'GET', '/api/stories/999999', 404);
     await c.call(base, 'GET', '/', 200);
     await c.call(base, 'GET', '/?cursor=abc', 400);
     await c.call(base, 'GET', `/items/${itemId}`, 200);

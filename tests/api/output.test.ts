@@ -43,6 +43,7 @@ describe('output helpers', () => {
       enclosures: [{ url: '/rel.mp3', type: null, length: null }],
       language: null,
       sort_key: '2024-05-01T00:00:00.000000Z',
+      story_id: 1,
       sources: [{ feed_id: 1, feed_title: null, url: null, feed_url: 'https://f.example/rss', site_url: 'javascript:x' }],
     };
     const doc = { title: 'T', description: 'D', selfUrl: 'http://h.example/feed.xml', homeUrl: 'http://h.example/', generatedAt: new Date('2024-05-02T00:00:00Z'), entries: [entry] };

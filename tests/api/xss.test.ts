@@ -72,8 +72,13 @@ describe(`hostile content arriving through a feed (${backendName})`, () => {
     expect(apiRes.headers.get('content-type')).toMatch(/^application\/json/);
     expect(apiRes.headers.get('x-content-type-options')).toBe('nosniff');
     const apiText = await apiRes.text();
-    const api = JSON.parse(apiText) as { items: Array<{ title: string; url: string | null; content_html: string | null }> };
+    const api = JSON.parse(apiText) as {
+      items: Array<{ title: string; url: string | null; content_html: string | null; author: string | null; categories: string[] }>;
+    };
     const bad = api.items.find((i) => i.title === TITLE)!;
+    // Authors and categories are plain text like titles: decoded and stripped, never markup.
+    expect(bad.author).toBe('me');
+    for (const c of bad.categories) expect(c).not.toMatch(/[<>]/);
     expect(bad.content_html).toContain('<p>Hello</p>');
     expect(bad.content_html).toContain('href="https://ok.example/"');
     expectInert(bad.content_html!, 'api content_html');

@@ -149,7 +149,7 @@ describe(`tributary CLI (${backendName})`, { timeout: 180_000 }, () => {
   it('migrate reports the database up to date', async () => {
     const r = await cli(['migrate']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^up to date \(3 migrations applied before\)/);
+    expect(r.stdout).toMatch(/^up to date \(\d+ migrations applied before\)/);
   });
 
   it('start serves the bundled demo: the merged feed fills by itself, and SIGTERM exits 0', async () => {

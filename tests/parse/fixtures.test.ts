@@ -12,7 +12,7 @@ describe('levant-wordpress.rss.xml (WordPress RSS 2.0)', async () => {
 
   it('reads the channel', () => {
     expect(parsed.format).toBe('rss2');
-    expect(parsed.feed).toEqual({ title: 'Levant News Wire', link: 'https://levantnews.example/', language: 'en-us', ttl_seconds: 3600 });
+    expect(parsed.feed).toEqual({ title: 'Levant News Wire', link: 'https://levantnews.example/', language: 'en-US', ttl_seconds: 3600 });
     expect(parsed.items).toHaveLength(5);
   });
 
@@ -48,7 +48,7 @@ describe('mediterranean-wire.atom.xml (Atom 1.0)', async () => {
 
   it('reads the feed', () => {
     expect(parsed.format).toBe('atom1');
-    expect(parsed.feed).toEqual({ title: 'Mediterranean Wire — Latest', link: 'https://medwire.example/', language: 'en-gb', ttl_seconds: null });
+    expect(parsed.feed).toEqual({ title: 'Mediterranean Wire — Latest', link: 'https://medwire.example/', language: 'en-GB', ttl_seconds: null });
     expect(parsed.items).toHaveLength(4);
   });
 
@@ -60,7 +60,8 @@ describe('mediterranean-wire.atom.xml (Atom 1.0)', async () => {
       published: '2017-11-09T16:45:00.000Z',
       updated: '2017-11-09T17:10:00.000Z',
       author: 'Rania Haddad, Mediterranean Wire Desk',
-      categories: ['Syria', 'Iraq', 'conflict'],
+      // Atom categories are their term; the label is only display text.
+      categories: ['syria', 'iraq', 'conflict'],
       enclosures: [],
       summary: 'Syndicated from Levant News Wire: Isis loses Al-Bukamal, the Abu Kamal crossing between Syria and Iraq reopens.',
       content_html:
@@ -69,7 +70,7 @@ describe('mediterranean-wire.atom.xml (Atom 1.0)', async () => {
     });
   });
 
-  it('uses entry xml:base, html titles, enclosure links, xhtml content and the feed author', () => {
+  it('uses entry xml:base, html titles, enclosure links, xhtml content without its wrapper div and the feed author', () => {
     expect(parsed.items[1]).toMatchObject({
       url: 'https://medwire.example/news/2017/11/cyprus-talks-resume',
       title: 'Cyprus talks: Guterres "cautiously optimistic" & envoys return',
@@ -77,7 +78,7 @@ describe('mediterranean-wire.atom.xml (Atom 1.0)', async () => {
       enclosures: [{ url: 'https://medwire.example/news/2017/11/audio/cyprus-talks.mp3', type: 'audio/mpeg', length: 2097152 }],
       summary: 'UN envoys return to Nicosia as talks resume. Both sides welcomed the move.',
       content_html:
-        '<div><p>UN envoys return to <a rel="noopener noreferrer" href="https://medwire.example/news/2017/11/cyprus-background">Nicosia</a> as <em>talks</em> resume.</p><p>Both sides welcomed the move.</p></div>',
+        '<p>UN envoys return to <a rel="noopener noreferrer" href="https://medwire.example/news/2017/11/cyprus-background">Nicosia</a> as <em>talks</em> resume.</p><p>Both sides welcomed the move.</p>',
     });
   });
 
@@ -199,7 +200,7 @@ describe('corriere-mediterraneo-1252.rss.xml (windows-1252 bytes)', async () => 
     expect(parsed.feed).toEqual({
       title: 'Corriere del Mediterraneo – Esteri',
       link: 'https://corriere-mediterraneo.example/esteri/',
-      language: 'it-it',
+      language: 'it-IT',
       ttl_seconds: 900,
     });
   });

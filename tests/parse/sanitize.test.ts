@@ -21,6 +21,14 @@ describe('sanitizeContent', () => {
     ['<p onclick="alert(1)" style="position:fixed" class="x" id="y">t</p>', '<p>t</p>'],
     ['<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>', null],
     ['<div><body onload=alert(1)>t</div>', '<div>t</div>'],
+    ['safe <iframe src="https://evil.example/"></iframe> description', 'safe  description'],
+    ['safe <iframe src="https://evil.example/"> description', 'safe  description'],
+    ['a <script src="x.js"/> b <iframe src="y"/> c', 'a  b  c'],
+    ['<p>a</p><!-- hidden <b>x</b> --><p>b</p>', '<p>a</p><p>b</p>'],
+    ['<p>shown</p><!-- unclosed <b>secret</b>', '<p>shown</p>'],
+    ['<img srcset="javascript:alert(1) 1x">', null],
+    ['<video poster="javascript:alert(1)" src="data:video/mp4,x" autoplay onplay="alert(1)">v</video>', '<video>v</video>'],
+    ['<a href="/x" title="&quot;&gt;<script>">t</a>', '<a title="&quot;&gt;&lt;script&gt;" rel="noopener noreferrer" href="https://news.example/x">t</a>'],
   ])('%s', (input, expected) => {
     expect(sanitizeContent(input, BASE)).toBe(expected);
   });
@@ -41,6 +49,15 @@ describe('sanitizeContent', () => {
     );
     expect(sanitizeContent('<a href="//cdn.example/x">c</a>', BASE)).toBe('<a rel="noopener noreferrer" href="https://cdn.example/x">c</a>');
     expect(sanitizeContent('<a href="mailto:desk@news.example">m</a>', BASE)).toBe('<a rel="noopener noreferrer" href="mailto:desk@news.example">m</a>');
+  });
+
+  it('resolves srcset candidates and video posters', () => {
+    expect(sanitizeContent('<img src="a.png" srcset="a.png 1x,b.png 2x, https://cdn.example/c.png 3x" alt="x">', BASE)).toBe(
+      '<img alt="x" src="https://news.example/2024/05/a.png" srcset="https://news.example/2024/05/a.png 1x, https://news.example/2024/05/b.png 2x, https://cdn.example/c.png 3x" />',
+    );
+    expect(sanitizeContent('<video src="v.mp4" poster="p.jpg" controls></video>', BASE)).toBe(
+      '<video controls="" src="https://news.example/2024/05/v.mp4" poster="https://news.example/2024/05/p.jpg"></video>',
+    );
   });
 
   it('drops relative URLs it cannot resolve without a base', () => {

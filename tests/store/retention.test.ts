@@ -4,6 +4,7 @@ import type { Db, Queryable } from '../../src/store/db.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
 import { deleteExpiredEntries, deleteOrphanEntries } from '../../src/store/retention.ts';
 import { assignItemKeys } from '../../src/dedupe/identity.ts';
+import { insertTombstones } from '../../src/store/tombstones.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
 import { allEntries, count, createFeed, newsItem, NOW, resetTables } from './fixtures.ts';
 
@@ -110,5 +111,59 @@ describe(`retention (${backendName})`, () => {
     expect((await allEntries(t.db)).map((e) => e.title)).toEqual(['Story 1', 'Story 2']);
     expect(await seq()).toBeGreaterThan(before);
     expect(await t.db.transaction((tx) => deleteOrphanEntries(tx))).toBe(0);
+  });
+
+  describe('tombstones are pruned by the retention step', () => {
+    const keyOf = (items: NormalisedItem[]) => assignItemKeys(items);
+    const tombstones = async () =>
+      (await t.db.query<{ feed_id: number; item_key: string }>(`select feed_id, item_key from tombstones order by feed_id, item_key`)).rows;
+    const retention = (at: Date, retentionDays = 30) =>
+      deleteExpiredEntries(t.db, { olderThan: new Date(at.getTime() - retentionDays * DAY), batchSize: 100 });
+
+    it('forgets the tombstones of items their feed no longer lists; the listed ones stay and still block', async () => {
+      const feed = await createFeed(t.db, 'https://wire.example/feed');
+      const items = [1, 2, 3, 4].map((n) => newsItem(n, { published: null }));
+      const keys = keyOf(items);
+      // Items 1, 2 and 3 were deleted by an earlier retention run.
+      await t.db.transaction((tx) => insertTombstones(tx, feed, keys.slice(0, 3), NOW));
+      // The feed now lists items 2 and 4 only.
+      expect(await ingest(feed, [items[1]!, items[3]!])).toMatchObject({ inserted: 1, tombstoned: 1 });
+
+      await retention(NOW);
+      expect(await tombstones()).toEqual([{ feed_id: feed, item_key: keys[1] }]);
+      // Item 2, still listed, is still not imported again.
+      expect(await ingest(feed, [items[1]!, items[3]!])).toMatchObject({ inserted: 0, tombstoned: 1, unchanged: 1 });
+      expect((await allEntries(t.db)).map((e) => e.title)).toEqual(['Story 4']);
+    });
+
+    it('forgets tombstones last listed more than RETENTION_DAYS ago; a listing renews them', async () => {
+      const quiet = await createFeed(t.db, 'https://quiet.example/feed');
+      const active = await createFeed(t.db, 'https://active.example/feed');
+      const [a, b, c] = [1, 2, 3].map((n) => newsItem(n, { published: null }));
+      const [ka, kb, kc] = keyOf([a!, b!, c!]);
+      // Tombstoned 31 days ago (item a) and 29 days ago (item b) on a feed not polled since;
+      // item c 60 days ago on a feed whose document listed it again today.
+      await t.db.transaction((tx) => insertTombstones(tx, quiet, [ka!], new Date(NOW.getTime() - 31 * DAY)));
+      await t.db.transaction((tx) => insertTombstones(tx, quiet, [kb!], new Date(NOW.getTime() - 29 * DAY)));
+      await t.db.transaction((tx) => insertTombstones(tx, active, [kc!], new Date(NOW.getTime() - 60 * DAY)));
+      expect(await ingest(active, [c!])).toMatchObject({ tombstoned: 1 });
+
+      await retention(NOW, 30);
+      expect(await tombstones()).toEqual([
+        { feed_id: quiet, item_key: kb },
+        { feed_id: active, item_key: kc },
+      ]);
+      // Two days later item b passes its RETENTION_DAYS too.
+      await retention(new Date(NOW.getTime() + 2 * DAY), 30);
+      expect(await tombstones()).toEqual([{ feed_id: active, item_key: kc }]);
+    });
+
+    it('tombstones written by retention itself start as listed at their deletion, so a live feed keeps them', async () => {
+      const feed = await createFeed(t.db, 'https://wire.example/feed');
+      const items = Array.from({ length: 3 }, (_, i) => newsItem(i, { published: new Date(Date.now() - 40 * DAY).toISOString() }));
+      await t.db.transaction((tx) => ingestItems(tx, { id: feed, language: 'en' }, items, { now: new Date(), retentionDays: 3650 }));
+      expect(await deleteExpiredEntries(t.db, { olderThan: new Date(Date.now() - 30 * DAY), batchSize: 100 })).toBe(3);
+      expect(await tombstones()).toHaveLength(3);
+    });
   });
 });

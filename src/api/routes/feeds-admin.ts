@@ -8,18 +8,18 @@ import type { ApiDeps } from '../deps.ts';
 import { requireAdmin } from '../auth.ts';
 import { HttpProblem, badRequest, conflict, notFound } from '../problem.ts';
 import { parseId } from '../params.ts';
-import { deleteFeed, getFeed, getFeedByUrl, insertFeed, insertFeeds, listFeeds, updateFeed, type FeedWithStats, type NewFeed } from '../../store/feeds.ts';
+import { deleteFeed, getFeed, listFeeds, updateFeed, type FeedWithStats } from '../../store/feeds.ts';
 import { parseOpml, OpmlError } from '../../opml/parse-opml.ts';
 import { renderOpml } from '../../opml/render-opml.ts';
+import { importOpmlFeeds } from '../../subscribe/import-opml.ts';
+import { changeSubscriptionUrl, MAX_FEED_URL, subscribe, type Subscription } from '../../subscribe/subscribe.ts';
 
 const MAX_INT4 = 2147483647;
-const MAX_URL = 2048;
+const MAX_URL = MAX_FEED_URL;
 const MAX_TITLE = 300;
 const MAX_REGION = 100;
 const OPML_TYPES = ['text/x-opml', 'application/xml', 'text/xml'];
 const OPML_LIMIT = '1mb';
-/** URL checks resolve host names; a large import resolves a few at a time. */
-const CHECK_CONCURRENCY = 8;
 
 /** The feed as the API shows it: status fields, no HTTP cache validators or lease internals. */
 export interface FeedView {
@@ -78,8 +78,12 @@ const optionalText = (max: number) =>
     .refine((v) => !/[\u0000-\u001f\u007f]/.test(v), 'must not contain control characters')
     .transform((v) => (v === '' ? null : v));
 
+const feedUrl = z.string({ error: 'is required, as a string' }).trim().min(1, 'is required').max(MAX_URL, `must be at most ${MAX_URL} characters`);
+
 const newFeedBody = z.strictObject({
-  url: z.string({ error: 'is required, as a string' }).trim().min(1, 'is required').max(MAX_URL, `must be at most ${MAX_URL} characters`),
+  url: feedUrl,
+  // Given a web page: subscribe the first feed it advertises, or every one.
+  discover: z.enum(['first', 'all'], { error: 'must be "first" or "all"' }).optional(),
   title: optionalText(MAX_TITLE).nullable().optional(),
   region: optionalText(MAX_REGION).nullable().optional(),
   // A language tag (en, it, ar-SY): picks the stemmer for full-text search when the feed names none.
@@ -93,6 +97,7 @@ const newFeedBody = z.strictObject({
 });
 
 const feedPatchBody = z.strictObject({
+  url: feedUrl.optional(),
   title: optionalText(MAX_TITLE).nullable().optional(),
   region: optionalText(MAX_REGION).nullable().optional(),
   enabled: z.boolean({ error: 'must be true or false' }).optional(),
@@ -120,22 +125,6 @@ async function mustGetFeed(deps: ApiDeps, id: number): Promise<FeedWithStats> {
   return feed;
 }
 
-/** http(s) only, then the deployment's address policy; the refusal reason is shown to the user. */
-async function checkUrl(deps: ApiDeps, input: string): Promise<{ ok: true; url: string } | { ok: false; reason: string }> {
-  let url: URL;
-  try {
-    url = new URL(input);
-  } catch {
-    return { ok: false, reason: 'is not a valid absolute URL' };
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    return { ok: false, reason: `only http and https feeds are supported, not ${url.protocol}` };
-  }
-  const checked = await deps.checkFeedUrl(url.href);
-  if (checked.ok && checked.url.length > MAX_URL) return { ok: false, reason: `must be at most ${MAX_URL} characters` };
-  return checked;
-}
-
 export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
   const admin = requireAdmin(deps.config);
   // The app may parse JSON already; body-parser skips a body that has been read.
@@ -152,26 +141,44 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
 
   app.post('/api/feeds', admin, json, async (req, res) => {
     const body = parseBody(newFeedBody, req.body);
-    const checked = await checkUrl(deps, body.url);
-    if (!checked.ok) throw badRequest('url', checked.reason);
-    const inserted = await insertFeed(deps.db, { url: checked.url, title: body.title ?? null, region: body.region ?? null, language: body.language ?? null });
-    if (!inserted) {
-      const existing = await getFeedByUrl(deps.db, checked.url);
-      throw conflict(`a feed with this URL exists already (id ${existing?.id ?? 'unknown'})`, { feed_id: existing?.id ?? null });
+    const sub = await unlessShuttingDown(deps, subscribe(deps.subscribe, body, body.discover ?? 'first'));
+    if (!sub.ok) throw badRequest('url', sub.reason);
+    const added = sub.feeds.filter((f) => f.status === 'added');
+    const first = added[0];
+    if (!first) {
+      const existing = sub.feeds[0];
+      throw conflict(`a feed with this URL exists already (id ${existing?.id ?? 'unknown'})`, {
+        feed_id: existing?.id ?? null,
+        ...subscriptionFields(sub),
+      });
     }
-    deps.logger.info({ feedId: inserted.id, url: inserted.url }, 'feed added');
-    res.status(201).location(`/api/feeds/${inserted.id}`).json(feedView({ ...inserted, entry_count: 0 }));
+    for (const f of added) deps.logger.info({ feedId: f.id, url: f.url, page: sub.page }, 'feed added');
+    res
+      .status(201)
+      .location(`/api/feeds/${first.id}`)
+      .json({ ...feedView(await mustGetFeed(deps, first.id)), ...subscriptionFields(sub) });
   });
 
   app.patch('/api/feeds/:id', admin, json, async (req, res) => {
     const id = feedId(req.params.id);
     const patch = parseBody(feedPatchBody, req.body);
-    if (patch.title === undefined && patch.region === undefined && patch.enabled === undefined) {
-      throw badRequest('body', 'expected at least one of title, region, enabled');
+    if (patch.url === undefined && patch.title === undefined && patch.region === undefined && patch.enabled === undefined) {
+      throw badRequest('body', 'expected at least one of url, title, region, enabled');
+    }
+    // The feed must exist before its new URL is probed; the URL is checked like a new subscription.
+    await mustGetFeed(deps, id);
+    let moved: { discovered_from: string | null; unchecked: string | null } | null = null;
+    if (patch.url !== undefined) {
+      const change = await unlessShuttingDown(deps, changeSubscriptionUrl(deps.subscribe, id, patch.url));
+      if (change.kind === 'refused') throw badRequest('url', change.reason);
+      if (change.kind === 'taken') throw conflict(`a feed with this URL exists already (id ${change.feedId})`, { feed_id: change.feedId });
+      if (change.kind === 'missing') throw notFound(`feed ${id}`);
+      deps.logger.info({ feedId: id, url: change.feed.url }, 'feed URL changed');
+      moved = { discovered_from: change.page, unchecked: change.unchecked };
     }
     const updated = await updateFeed(deps.db, id, patch);
     if (!updated) throw notFound(`feed ${id}`);
-    res.json(feedView(await mustGetFeed(deps, id)));
+    res.json({ ...feedView(await mustGetFeed(deps, id)), ...(moved ?? {}) });
   });
 
   app.delete('/api/feeds/:id', admin, async (req, res) => {
@@ -208,53 +215,25 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
       if (err instanceof OpmlError) throw badRequest('body', err.message);
       throw err;
     }
-    const result = await importFeeds(deps, outlines);
-    deps.logger.info({ added: result.added, existing: result.existing, rejected: result.rejected.length }, 'OPML imported');
+    const result = await importOpmlFeeds(deps.subscribe, outlines);
+    deps.logger.info({ added: result.added, existing: result.existing, rejected: result.rejected.length, complete: result.complete }, 'OPML imported');
     res.json(result);
   });
 }
 
-export interface ImportResult {
-  added: number;
-  existing: number;
-  rejected: { url: string; reason: string }[];
+/** A probe cancelled by the shutdown is no server error: 503, so the client tries again later. */
+async function unlessShuttingDown<T>(deps: ApiDeps, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (deps.subscribe.signal?.aborted) {
+      throw new HttpProblem(503, 'Service Unavailable', 'the server is shutting down; try again shortly', {});
+    }
+    throw err;
+  }
 }
 
-/** Checks every URL, then inserts the accepted ones in one statement. */
-async function importFeeds(deps: ApiDeps, outlines: { url: string; title: string | null; region: string | null }[]): Promise<ImportResult> {
-  const checks = await mapBounded(outlines, CHECK_CONCURRENCY, (o) => checkUrl(deps, o.url));
-  const accepted = new Map<string, NewFeed>();
-  const rejected: ImportResult['rejected'] = [];
-  outlines.forEach((o, i) => {
-    const c = checks[i];
-    if (!c?.ok) {
-      rejected.push({ url: o.url, reason: c?.reason ?? 'not checked' });
-      return;
-    }
-    // Two spellings of one URL (case of the host, default port) become one feed.
-    if (!accepted.has(c.url)) {
-      accepted.set(c.url, { url: c.url, title: clip(o.title, MAX_TITLE), region: clip(o.region, MAX_REGION) });
-    }
-  });
-  const inserted = await insertFeeds(deps.db, [...accepted.values()]);
-  return { added: inserted.length, existing: accepted.size - inserted.length, rejected };
-}
-
-/** OPML text is not refused for being long: it is cut, on a code point boundary. */
-function clip(s: string | null, max: number): string | null {
-  if (s === null || s.length <= max) return s;
-  return Array.from(s).slice(0, max).join('').trimEnd() || null;
-}
-
-async function mapBounded<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
+/** What POST /api/feeds says besides the feed: where it was found, every feed subscribed, and whether it was checked. */
+function subscriptionFields(sub: Extract<Subscription, { ok: true }>) {
+  return { discovered_from: sub.page, subscribed: sub.feeds, unchecked: sub.unchecked };
 }

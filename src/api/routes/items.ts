@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { itemJsonById, itemsPageJson } from '../../store/item-pages.ts';
+import type { EntryWithSources } from '../../store/entry-queries.ts';
+import { safeHttpUrl } from '../output/xml.ts';
 import { parseId, parseItemsQuery, type ListParams } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { notFound } from '../problem.ts';
@@ -10,6 +12,29 @@ import { LruCache } from '../lru.ts';
 import { currentEntriesVersion } from '../entries-version.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * One item as an object (for /api/stories, which lists entries as objects). /api/items gets the
+ * same fields as JSON text from PostgreSQL (src/store/item-pages.ts); keep the two in step.
+ */
+export function itemJson(e: EntryWithSources) {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: e.id,
+    url: safeHttpUrl(e.url),
+    title: e.title,
+    published: iso(e.published_at),
+    updated: iso(e.updated_at),
+    author: e.author,
+    summary: e.summary,
+    content_html: e.content_html,
+    categories: e.categories,
+    enclosures: e.enclosures,
+    language: e.language,
+    story_id: Number(e.story_id),
+    sources: e.sources.map((s) => ({ feed_id: s.feed_id, feed_title: s.feed_title, url: s.url })),
+  };
+}
 
 interface CachedPage {
   body: Buffer;

@@ -1,10 +1,11 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Config } from '../../config/env.ts';
-import { checkFeedUrl } from '../../fetch/address-guard.ts';
 import { decodeFeedBytes } from '../../fetch/charset.ts';
 import { parseOpml } from '../../opml/parse-opml.ts';
-import { deleteFeed, getFeed, getFeedByUrl, insertFeed, insertFeeds, listFeeds } from '../../store/feeds.ts';
+import { deleteFeed, getFeed, getFeedByUrl, listFeeds } from '../../store/feeds.ts';
+import { importOpmlFeeds } from '../../subscribe/import-opml.ts';
+import { subscribe, type SubscribeDeps } from '../../subscribe/subscribe.ts';
 import type { Runtime } from '../../runtime.ts';
 import { runtimeForCli } from '../runtime-for-cli.ts';
 import { CliError, UsageError } from '../usage.ts';
@@ -36,21 +37,34 @@ async function withRuntime(config: Config, fn: (rt: Runtime) => Promise<number>)
   }
 }
 
+function subscribeDeps(rt: Runtime): SubscribeDeps {
+  return { db: rt.db, fetcher: rt.fetcher, allow: rt.config.ALLOW_PRIVATE_NETWORKS };
+}
+
 async function addFeed(rt: Runtime, args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { region: { type: 'string' }, title: { type: 'string' } },
+    options: { region: { type: 'string' }, title: { type: 'string' }, all: { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('feeds add takes one URL');
-  const check = await checkFeedUrl(positionals[0] as string, rt.config.ALLOW_PRIVATE_NETWORKS);
-  if (!check.ok) throw new CliError(`refused: ${check.reason}`);
-  const feed = await insertFeed(rt.db, { url: check.url, region: values.region?.trim() || null, title: values.title?.trim() || null });
-  if (!feed) {
-    const existing = await getFeedByUrl(rt.db, check.url);
-    throw new CliError(`already subscribed: feed ${existing?.id ?? '?'} has this URL`);
+  const sub = await subscribe(
+    subscribeDeps(rt),
+    { url: positionals[0] as string, region: values.region?.trim() || null, title: values.title?.trim() || null },
+    values.all ? 'all' : 'first',
+  );
+  if (!sub.ok) throw new CliError(`refused: ${sub.reason}`);
+  const found = sub.page ? ` (found on ${sub.page})` : '';
+  const region = values.region?.trim() ? ` (region ${values.region.trim()})` : '';
+  if (!sub.feeds.some((f) => f.status === 'added')) {
+    const which = sub.feeds.map((f) => `feed ${f.id} (${f.url})`).join(', ');
+    throw new CliError(`already subscribed: ${which}${found}`);
   }
-  process.stdout.write(`added feed ${feed.id}: ${feed.url}${feed.region ? ` (region ${feed.region})` : ''}\n`);
+  for (const f of sub.feeds) {
+    if (f.status === 'added') process.stdout.write(`added feed ${f.id}: ${f.url}${found}${region}\n`);
+    else process.stdout.write(`already subscribed: feed ${f.id}: ${f.url}${found}\n`);
+  }
+  if (sub.unchecked) process.stderr.write(`note: ${sub.unchecked}; subscribed as given\n`);
   return 0;
 }
 
@@ -103,17 +117,13 @@ async function importOpml(rt: Runtime, args: string[]): Promise<number> {
   } catch (err) {
     throw new CliError(`${source}: ${(err as Error).message}`);
   }
-  const accepted = [];
-  let rejected = 0;
-  for (const o of outlines) {
-    const check = await checkFeedUrl(o.url, rt.config.ALLOW_PRIVATE_NETWORKS);
-    if (check.ok) accepted.push({ url: check.url, title: o.title, region: o.region });
-    else {
-      rejected++;
-      process.stderr.write(`skipped ${o.url}: ${check.reason}\n`);
-    }
+  const result = await importOpmlFeeds(subscribeDeps(rt), outlines);
+  for (const o of result.outlines) {
+    if (o.result === 'rejected' || o.result === 'skipped') process.stderr.write(`skipped ${o.url}: ${o.reason}\n`);
+    else if (o.discovered_from) process.stdout.write(`${o.url}: subscribed ${o.feeds.map((f) => f.url).join(', ')}, found on the page\n`);
   }
-  const added = await insertFeeds(rt.db, accepted);
-  process.stdout.write(`imported ${added.length} new feeds (${accepted.length - added.length} already present, ${rejected} refused)\n`);
+  process.stdout.write(
+    `imported ${result.added} new feeds (${result.existing} already present, ${result.rejected.length} refused)\n`,
+  );
   return 0;
 }

@@ -1,7 +1,6 @@
 import type { Server } from 'node:http';
 import { loadConfig, type Config } from '../../config/env.ts';
 import { createApp } from '../../api/app.ts';
-import { checkFeedUrl } from '../../fetch/address-guard.ts';
 import type { Runtime } from '../../runtime.ts';
 import { refreshFeed } from '../../worker/poll-once.ts';
 import { startWorker, type WorkerHandle } from '../../worker/worker.ts';
@@ -27,9 +26,11 @@ async function run(mode: RunMode): Promise<number> {
   const log = rt.logger;
   let server: Server | null = null;
   let worker: WorkerHandle | null = null;
+  // Cancels long requests (an OPML import probing feeds) when the process is asked to stop.
+  const shutdown = new AbortController();
   try {
     await sources.importInto(rt);
-    if (mode.api) server = await listen(rt, sources.config);
+    if (mode.api) server = await listen(rt, sources.config, shutdown.signal);
     if (mode.worker) worker = startWorker(rt);
   } catch (err) {
     await sources.close();
@@ -40,6 +41,7 @@ async function run(mode: RunMode): Promise<number> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       log.info({ signal }, 'shutting down');
+      shutdown.abort();
       resolve();
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
@@ -56,14 +58,14 @@ async function run(mode: RunMode): Promise<number> {
   return 0;
 }
 
-async function listen(rt: Runtime, config: Config): Promise<Server> {
+async function listen(rt: Runtime, config: Config, shutdown: AbortSignal): Promise<Server> {
   const app = createApp({
     db: rt.db,
     config,
     logger: rt.logger,
     metrics: rt.metrics,
     refreshFeed: (id) => refreshFeed(rt, id),
-    checkFeedUrl: (url) => checkFeedUrl(url, config.ALLOW_PRIVATE_NETWORKS),
+    subscribe: { db: rt.db, fetcher: rt.fetcher, allow: config.ALLOW_PRIVATE_NETWORKS, signal: shutdown },
   });
   return new Promise((resolve, reject) => {
     const server = app.listen(config.PORT, config.HOST, () => {

@@ -1,0 +1,161 @@
+import type { StoryMember, StoryMembership } from '../stories/assign.ts';
+import type { Queryable } from './db.ts';
+
+/**
+ * Writes and look-ups of story clustering state (sql/005_stories.sql). Each function is one
+ * statement over whole arrays, whatever the batch size.
+ */
+
+export interface StoryProbeRow {
+  lang: string;
+  at: number;
+  bandKeys: readonly number[];
+}
+
+// Advisory lock class for story assignment; the second key is the language's hash.
+const STORY_LOCK_CLASS = 7361030;
+const LOCK_LANGUAGES = `
+select count(pg_advisory_xact_lock(${STORY_LOCK_CLASS}, hashtext(l)))
+from (select distinct l from unnest($1::text[]) as u(l) order by l) as langs`;
+
+/**
+ * Serialises story assignment per language until commit. Without it, two feeds ingested at once
+ * (two workers, or one worker's concurrent polls) each miss the other's uncommitted entries and
+ * split every story they share. Taken after the entries are written, so it is held only for the
+ * story statements and the rest of the poll's transaction. Under READ COMMITTED the next statement
+ * takes a new snapshot, which sees what the previous holder committed.
+ */
+export async function lockStoryLanguages(tx: Queryable, languages: readonly string[]): Promise<void> {
+  if (languages.length === 0) return;
+  await tx.query(LOCK_LANGUAGES, [languages]);
+}
+
+// Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
+// statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
+const FIND_CANDIDATES = `
+select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
+from (
+  select b.entry_id, array_agg(distinct b.band_key) as band_keys
+  from unnest($1::bigint[], $2::timestamptz[]) as q(band_key, at)
+  cross join lateral (
+    select b.entry_id, b.band_key from story_buckets b
+    where b.band_key = q.band_key
+      and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
+  ) b
+  group by b.entry_id
+) c
+cross join lateral (select * from story_members m where m.entry_id = c.entry_id limit 1) m`;
+
+/**
+ * Stored entries sharing a band key with a probe within the window of its time. Band keys are
+ * hashed with the language, so one language never finds another's entries.
+ */
+export async function findStoryCandidates(tx: Queryable, probes: readonly StoryProbeRow[], windowSeconds: number): Promise<StoryMember[]> {
+  const seen = new Set<string>();
+  const keys: number[] = [];
+  const ats: string[] = [];
+  for (const p of probes) {
+    const at = new Date(p.at).toISOString();
+    for (const k of p.bandKeys) {
+      // Entries of one batch often share keys and times (one story, one poll): probe each pair once.
+      const id = `${k}@${at}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      keys.push(k);
+      ats.push(at);
+    }
+  }
+  if (keys.length === 0) return [];
+  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
+    FIND_CANDIDATES,
+    [keys, ats, windowSeconds],
+  );
+  return r.rows.map((row) => ({
+    entryId: Number(row.entry_id),
+    storyId: Number(row.story_id),
+    lang: row.language,
+    at: new Date(row.at).getTime(),
+    features: row.features === '' ? [] : row.features.split(' '),
+    // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
+    bandKeys: row.band_keys.map(Number),
+  }));
+}
+
+export interface StorySpan {
+  id: number;
+  firstAt: number;
+  lastAt: number;
+}
+
+const INSERT_MEMBERS = `
+with spans as (
+  insert into stories (id, first_at, last_at)
+  select * from unnest($9::bigint[], $10::timestamptz[], $11::timestamptz[])
+  on conflict (id) do update
+  set first_at = least(stories.first_at, excluded.first_at), last_at = greatest(stories.last_at, excluded.last_at)
+), members as (
+  insert into story_members (entry_id, story_id, language, at, features)
+  select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+)
+insert into story_buckets (band_key, at, entry_id)
+select * from unnest($6::bigint[], $7::timestamptz[], $8::bigint[])`;
+
+/**
+ * Records new entries' stories, features and band buckets, and creates their stories or widens
+ * their time spans (span ids must be distinct): one statement.
+ */
+export async function insertStoryMembers(tx: Queryable, members: readonly StoryMembership[], spans: readonly StorySpan[]): Promise<void> {
+  if (members.length === 0) return;
+  const ats = members.map((m) => new Date(m.at).toISOString());
+  const bucketKeys: number[] = [];
+  const bucketAts: string[] = [];
+  const bucketEntries: number[] = [];
+  members.forEach((m, i) => {
+    for (const k of m.bandKeys) {
+      bucketKeys.push(k);
+      bucketAts.push(ats[i]!);
+      bucketEntries.push(m.entryId);
+    }
+  });
+  await tx.query(INSERT_MEMBERS, [
+    members.map((m) => m.entryId),
+    members.map((m) => m.storyId),
+    members.map((m) => m.lang),
+    ats,
+    members.map((m) => m.features.join(' ')),
+    bucketKeys,
+    bucketAts,
+    bucketEntries,
+    spans.map((sp) => sp.id),
+    spans.map((sp) => new Date(sp.firstAt).toISOString()),
+    spans.map((sp) => new Date(sp.lastAt).toISOString()),
+  ]);
+}
+
+const MERGE_STORIES = `
+with m as (select * from unnest($1::bigint[], $2::bigint[]) as m(from_id, into_id)),
+moved as (
+  update story_members s set story_id = m.into_id from m where s.story_id = m.from_id
+),
+redirected as (
+  -- Redirects that pointed at a merged story follow it, so a redirect is always one hop.
+  update stories s set merged_into = m.into_id
+  from m where s.id = m.from_id or s.merged_into = m.from_id
+  returning s.id, s.first_at, s.last_at, m.into_id
+)
+update stories t
+set first_at = least(t.first_at, r.first_at), last_at = greatest(t.last_at, r.last_at)
+from (select into_id, min(first_at) as first_at, max(last_at) as last_at from redirected group by into_id) r
+where t.id = r.into_id`;
+
+/** Merges stories into older ones: members move, ids redirect, the survivor's span widens. */
+export async function mergeStories(tx: Queryable, merges: ReadonlyArray<{ from: number; into: number }>): Promise<void> {
+  if (merges.length === 0) return;
+  await tx.query(MERGE_STORIES, [merges.map((m) => m.from), merges.map((m) => m.into)]);
+}
+
+/** Deletes band buckets of entries older than retention keeps (their at is the entry's sort_at). */
+export async function deleteStoryBucketsBefore(tx: Queryable, before: Date): Promise<number> {
+  const r = await tx.query(`delete from story_buckets where at < $1::timestamptz`, [before.toISOString()]);
+  return r.rowCount;
+}
