@@ -65,7 +65,23 @@ export interface SpawnedChild {
   result: Promise<unknown>;
   /** SIGTERM: long-running children (the API) report and exit on it. */
   kill(): void;
+  /** For reading the child's CPU time from /proc while it runs. */
+  pid: number | undefined;
 }
+
+/** CPU seconds (user + system) a running process has used so far; Linux only, else NaN. */
+export function processCpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 export function spawnChild(script: string, args: string[], opts: RunChildOptions): SpawnedChild {
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
@@ -112,5 +128,5 @@ export function spawnChild(script: string, args: string[], opts: RunChildOptions
       }
     });
   });
-  return { result, kill: () => child.kill('SIGTERM') };
+  return { result, kill: () => child.kill('SIGTERM'), pid: child.pid };
 }

@@ -1,5 +1,7 @@
 import type { Db } from '../src/store/db.ts';
 import { hash32, PLACES, REGIONS, WORDS, type Lang } from './content.ts';
+import { searchMatchCount } from '../src/store/entry-queries.ts';
+import { countLadder, ladderFor, plantedWordsSql, type LadderRung } from './search-ladder.ts';
 
 /**
  * Bulk-loads a realistic entry set with a few set-based statements (generate_series), for the
@@ -55,16 +57,14 @@ export interface LoadResult {
   /** Share of all entries that ?q=searchWord matches (parsed in each entry's own configuration, as the API does). */
   searchShare: number;
   region: string;
+  /** Words matching 0, 1, 10, … entries and the common word (bench/search-ladder.ts). */
+  ladder: LadderRung[];
 }
 
 /** Loads `count` entries in chunks; `progress` is told after each chunk. */
 export async function loadEntries(db: Db, count: number, progress?: (done: number) => void): Promise<LoadResult> {
   const t0 = performance.now();
-  const pool: { lang: string; n: number; text: string }[] = [];
-  for (const lang of LANGS) {
-    for (let n = 0; n < POOL_PER_LANG; n++) pool.push({ lang, n, text: paragraph(lang, hash32(n, 99, lang.charCodeAt(0)), 300) });
-  }
-  const searchWord = pickSearchWord(pool.filter((p) => p.lang === 'en').map((p) => p.text));
+  const pool = LANGS.flatMap((lang) => poolParagraphs(lang).map((text, n) => ({ lang, n, text })));
 
   await db.exec(`drop table if exists bench_pool; create table bench_pool (lang text, n int, text text, primary key (lang, n))`);
   await db.query(`insert into bench_pool select * from unnest($1::text[], $2::int[], $3::text[])`, [
@@ -83,6 +83,7 @@ export async function loadEntries(db: Db, count: number, progress?: (done: numbe
 
   // Most of the cost is the schema's generated search column (four to_tsvector calls per row) and
   // its GIN index; on a server two chunks run at once so both cores work.
+  const ladder = ladderFor(count);
   const chunk = 25_000;
   const starts: number[] = [];
   for (let from = 1; from <= count; from += chunk) starts.push(from);
@@ -94,7 +95,7 @@ export async function loadEntries(db: Db, count: number, progress?: (done: numbe
         `insert into entries (id, dedupe_key, canonical_url, url, title, author, summary, content_html,
                               published_at, first_seen_at, sort_at, categories, language, content_hash)
          select g, u.url, u.url, u.url,
-                left(t.text, 40 + (hashint8(g) & 2147483647) % 50) || ' — ' || ($3::text[])[1 + (hashint8(g + 1) & 2147483647) % cardinality($3::text[])],
+                left(t.text, 40 + (hashint8(g) & 2147483647) % 50) || ' — ' || ($3::text[])[1 + (hashint8(g + 1) & 2147483647) % cardinality($3::text[])] || ${plantedWordsSql('g', '$5', '$6')},
                 ($4::text[])[1 + g % cardinality($4::text[])],
                 s.text,
                 '<p>' || p1.text || '</p>' || E'\\n<p><a href="' || u.url || 'related/" rel="tag">' || f.language ||
@@ -111,7 +112,7 @@ export async function loadEntries(db: Db, count: number, progress?: (done: numbe
          join bench_pool p2 on p2.lang = f.language and p2.n = (hashint8(g + 6) & 2147483647) % ${POOL_PER_LANG}
          join bench_pool p3 on p3.lang = f.language and p3.n = (hashint8(g + 7) & 2147483647) % ${POOL_PER_LANG}
          join bench_pool p4 on p4.lang = f.language and p4.n = (hashint8(g + 8) & 2147483647) % ${POOL_PER_LANG}`,
-        [from, to, PLACES, ['Giulia Bianchi', 'Amélie Durand', 'سارة الأحمد', 'John Carter', 'Niccolò Fabbri']],
+        [from, to, PLACES, ['Giulia Bianchi', 'Amélie Durand', 'سارة الأحمد', 'John Carter', 'Niccolò Fabbri'], ladder.map((r) => r.word), ladder.map((r) => r.step)],
       );
       await tx.query(
         `insert into entry_sources (feed_id, item_key, entry_id, guid, url, first_seen_at)
@@ -138,15 +139,24 @@ export async function loadEntries(db: Db, count: number, progress?: (done: numbe
   await db.exec(`select setval(pg_get_serial_sequence('feeds', 'id'), ${BENCH_FEEDS})`);
   // A live database is vacuumed by autovacuum; PGlite has none, so do it here for both.
   await db.exec(`vacuum analyze feeds, entries, entry_sources`);
-  const loadSeconds = (performance.now() - t0) / 1000;
+  return describeLoaded(db, (performance.now() - t0) / 1000);
+}
 
-  const counts = await db.query<{ entries: number; sources: number; matches: number }>(
-    `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources,
-            (select count(*) from entries where search @@ websearch_to_tsquery(tributary_ts_config(language), $1))::int as matches`,
-    [searchWord],
+/** What loadEntries reports, for a database it loaded earlier (bench --existing-db). */
+export async function describeLoaded(db: Db, loadSeconds: number): Promise<LoadResult> {
+  const searchWord = pickSearchWord(poolParagraphs('en'));
+
+  const counts = await db.query<{ entries: number; sources: number }>(
+    `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources`,
   );
-  const c = counts.rows[0]!;
-  return { entries: c.entries, sources: c.sources, loadSeconds, searchWord, searchShare: c.matches / Math.max(1, c.entries), region: 'syria' };
+  const c = { ...counts.rows[0]!, matches: await searchMatchCount(db, searchWord) };
+  const ladderRungs = await countLadder(db, c.entries, { word: searchWord, matches: c.matches });
+  return { entries: c.entries, sources: c.sources, loadSeconds, searchWord, searchShare: c.matches / Math.max(1, c.entries), region: 'syria', ladder: ladderRungs };
+}
+
+/** The paragraphs entries of one language draw their text from. */
+function poolParagraphs(lang: Lang): string[] {
+  return Array.from({ length: POOL_PER_LANG }, (_, n) => paragraph(lang, hash32(n, 99, lang.charCodeAt(0)), 300));
 }
 
 /** The English real word present in closest to 20% of paragraphs. */

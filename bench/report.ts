@@ -1,7 +1,7 @@
 import type { ChildUsage } from './child.ts';
 import type { FarmStats } from './farm.ts';
 import type { FloorResult } from './floor.ts';
-import type { EndpointResult } from './serving.ts';
+import type { EndpointResult, LadderResult } from './serving.ts';
 import { checkTargets, formatTarget, formatValue, TARGETS, verdict, type TargetCheck } from './targets.ts';
 
 export { TARGETS };
@@ -40,6 +40,8 @@ export interface ServingPhase {
   endpoints: EndpointResult[];
   deepWalk: { walked: number; ms: number };
   server: ChildUsage | null;
+  /** Search ladder (absent in results written before it existed). */
+  ladder?: LadderResult[];
 }
 
 export interface BenchResults {
@@ -58,6 +60,16 @@ const ok = (pass: boolean) => (pass ? '✅' : '❌');
 const n0 = (v: number) => Math.round(v).toLocaleString('en-US');
 const n1 = (v: number) => v.toFixed(1);
 const n2 = (v: number) => v.toFixed(2);
+
+const us = (v: number) => (Number.isFinite(v) ? n0(v) : '–');
+
+/** The plan lines that tell how rows were found: scans, sorts, limits, filters and the time. */
+function planSummary(plan: string): string[] {
+  return plan
+    .split('\n')
+    .filter((l) => /Scan|Sort|Limit|Rows Removed|Heap Blocks|Execution Time/.test(l) && !/Sort Key|Sort Method/.test(l))
+    .map((l) => l.replace(/\s+$/, '').slice(0, 160));
+}
 
 function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
@@ -124,19 +136,45 @@ export function renderMarkdown(r: BenchResults): string {
     );
     out.push(
       table(
-        ['endpoint', 'req/s', 'p50 ms', 'p99 ms', ...(scaled ? [`p99 ÷ at ${n0(smallest.entries)}`] : []), 'first ms', 'statuses'],
+        ['endpoint', 'req/s', 'p50 ms', 'p99 ms', ...(scaled ? [`p99 ÷ at ${n0(smallest.entries)}`] : []), 'CPU µs/req', 'floor req/s', 'floor CPU µs/req', 'cost ÷ floor', 'first ms', 'statuses'],
         s.endpoints.map((e) => [
           e.name,
           checked(checks, `serve:${s.entries}:${e.kind}:rps`, n0(e.requestsPerSec)),
           n1(e.p50Ms),
           checked(checks, `serve:${s.entries}:${e.kind}:p99`, n1(e.p99Ms)),
           ...(scaled ? [scaling(checks, e.kind)] : []),
+          us(e.cpuPerRequestUs),
+          e.floor ? n0(e.floor.requestsPerSec) : '–',
+          e.floor ? us(e.floor.cpuPerRequestUs) : '–',
+          e.floorRatio === undefined ? '–' : checked(checks, `serve:${s.entries}:${e.kind}:floor`, `${n2(e.floorRatio)}×`),
           e.firstMs === null ? '–' : n1(e.firstMs),
           Object.entries(e.statusCounts).map(([c, k]) => `${c}: ${k}`).join(', ') + (e.errors ? `, errors: ${e.errors}` : ''),
         ]),
       ),
       '',
     );
+    if (s.ladder && s.ladder.length > 0) {
+      out.push(`Search ladder (one connection each; target p99 ≤ ${TARGETS.searchP99Ms} ms at every rung):`, '');
+      out.push(
+        table(
+          ['word', 'matches', 'read as', 'req/s', 'p50 ms', 'p99 ms', 'statuses'],
+          s.ladder.map((l) => [
+            l.word,
+            n0(l.matches),
+            l.access,
+            n0(l.requestsPerSec),
+            n1(l.p50Ms),
+            checked(checks, `serve:${s.entries}:ladder:${l.word}`, n1(l.p99Ms)),
+            Object.entries(l.statusCounts).map(([c, k]) => `${c}: ${k}`).join(', ') + (l.errors ? `, errors: ${l.errors}` : ''),
+          ]),
+        ),
+        '',
+        'Plans (EXPLAIN ANALYZE of the page statement, with the settings the store uses; the GIN count before it is not shown):',
+        '',
+        ...s.ladder.flatMap((l) => [`- \`${l.word}\` (${n0(l.matches)} matches, ${l.access}):`, '', '  ```', ...planSummary(l.plan).map((x) => `  ${x}`), '  ```']),
+        '',
+      );
+    }
     const deep = checks.get(`serve:${s.entries}:deepVsFirst`);
     if (deep) out.push(`Deep page p99 ÷ first page p99: ${checked(checks, deep.id, formatValue(deep.measured, deep.unit))} (target ${formatTarget(deep)}).`, '');
     out.push(

@@ -9,10 +9,12 @@ import { createBenchDatabase, type BenchDatabase } from './bench-db.ts';
 import { runChild, spawnChild, type ChildUsage } from './child.ts';
 import { startFarm, type Farm } from './farm.ts';
 import type { FloorJob, FloorResult } from './floor.ts';
-import { loadEntries } from './load-entries.ts';
+import { describeLoaded, loadEntries } from './load-entries.ts';
+import { openPostgres } from '../src/store/db.ts';
 import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } from './report.ts';
 import { checkTargets } from './targets.ts';
-import { driveApi } from './serving.ts';
+import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
+import { explainPage } from '../src/store/entry-queries.ts';
 
 /**
  * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
@@ -20,7 +22,8 @@ import { driveApi } from './serving.ts';
  */
 
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
-                      [--connections N] [--duration S] [--skip-polling] [--skip-serving]`;
+                      [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
+                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]`;
 
 interface Options {
   quick: boolean;
@@ -29,9 +32,19 @@ interface Options {
   hosts: number;
   connections: number;
   durationS: number;
+  ladderDurationS: number;
   skipPolling: boolean;
   skipServing: boolean;
+  skipFloor: boolean;
+  skipLadder: boolean;
+  /** Serving phases measure the search ladder only (no endpoints under load). */
+  onlyLadder: boolean;
+  /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
+  existingDb: string[];
 }
+
+/** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
+const FLOOR_KINDS: EndpointKind[] = ['health', 'feedNotModified', 'feed', 'first', 'item', 'search'];
 
 function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -51,6 +64,11 @@ function parseOptions(argv: string[]): Options {
       hosts: { type: 'string' },
       connections: { type: 'string' },
       duration: { type: 'string' },
+      'ladder-duration': { type: 'string' },
+      'skip-floor': { type: 'boolean', default: false },
+      'skip-ladder': { type: 'boolean', default: false },
+      'only-ladder': { type: 'boolean', default: false },
+      'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -85,8 +103,13 @@ function parseOptions(argv: string[]): Options {
     hosts: positive('hosts', values.hosts) ?? 256,
     connections: positive('connections', values.connections) ?? (quick ? 10 : 50),
     durationS: positive('duration', values.duration) ?? (quick ? 2 : 10),
+    ladderDurationS: positive('ladder-duration', values['ladder-duration']) ?? (quick ? 2 : 5),
     skipPolling: values['skip-polling'],
     skipServing: values['skip-serving'],
+    skipFloor: values['skip-floor'],
+    skipLadder: values['skip-ladder'],
+    onlyLadder: values['only-ladder'],
+    existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
   };
 }
 
@@ -196,20 +219,21 @@ async function pollingPhases(opts: Options, results: BenchResults, save: () => v
 }
 
 /** Starts serve-child.ts and resolves with its port and a stop() that returns its CPU/RSS. */
-async function startApi(db: BenchDatabase): Promise<{ port: number; stop: () => Promise<ChildUsage> }> {
+async function startServer(script: string, args: string[], env: Record<string, string | undefined>): Promise<{ port: number; pid: number | undefined; stop: () => Promise<ChildUsage> }> {
   let resolvePort: (p: number) => void = () => undefined;
   const port = new Promise<number>((resolve) => (resolvePort = resolve));
-  const child = spawnChild('serve-child.ts', [], {
-    env: { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '' },
+  const child = spawnChild(script, args, {
+    env,
     timeoutMs: 60 * 60_000,
     onLine: (line) => {
       const m = /^\{"port":(\d+)\}$/.exec(line);
       if (m) resolvePort(Number(m[1]));
     },
   });
-  const p = await Promise.race([port, child.result.then(() => Promise.reject(new Error('serve-child exited before listening')))]);
+  const p = await Promise.race([port, child.result.then(() => Promise.reject(new Error(`${script} exited before listening`)))]);
   return {
     port: p,
+    pid: child.pid,
     stop: async () => {
       child.kill();
       return (await child.result) as ChildUsage;
@@ -217,18 +241,28 @@ async function startApi(db: BenchDatabase): Promise<{ port: number; stop: () => 
   };
 }
 
+/** The real API in a child (serve-child.ts). */
+const startApi = (db: BenchDatabase) => startServer('serve-child.ts', [], { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '' });
+
 async function servingPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
-  for (const count of opts.entries) {
+  const targets: { count: number; existing?: string }[] =
+    opts.existingDb.length > 0 ? opts.existingDb.map((url) => ({ count: 0, existing: url })) : opts.entries.map((count) => ({ count }));
+  for (const { count, existing } of targets) {
     let db: BenchDatabase | null = null;
     let api: Awaited<ReturnType<typeof startApi>> | null = null;
     try {
-      db = await createBenchDatabase(process.env.DATABASE_URL);
+      db = existing
+        ? { kind: 'postgres', env: { DATABASE_URL: existing }, open: async () => openPostgres(existing, 4), drop: async () => undefined }
+        : await createBenchDatabase(process.env.DATABASE_URL);
       const conn = await db.open();
-      let phase: Omit<ServingPhase, 'connections' | 'durationS' | 'endpoints' | 'deepWalk' | 'server'>;
+      let phase: Omit<ServingPhase, 'connections' | 'durationS' | 'endpoints' | 'deepWalk' | 'server' | 'ladder'>;
+      let rungs: { word: string; matches: number; access: string; plan: string }[] = [];
       try {
         await migrate(conn);
-        log(`serving ${count}: loading entries`);
-        const loaded = await loadEntries(conn, count, (done) => log(`  ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`));
+        log(existing ? `serving an existing database` : `serving ${count}: loading entries`);
+        const loaded = existing
+          ? await describeLoaded(conn, NaN)
+          : await loadEntries(conn, count, (done) => log(`  ${done.toLocaleString('en-US')} / ${count.toLocaleString('en-US')}`));
         const sizes = await conn.query<{ entries: number; sources: number }>(
           `select pg_total_relation_size('entries')::float8 as entries, pg_total_relation_size('entry_sources')::float8 as sources`,
         );
@@ -243,25 +277,48 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
           searchShare: loaded.searchShare,
         };
         log(`  loaded in ${loaded.loadSeconds.toFixed(1)} s; ${Math.round(phase.bytesPerEntry)} bytes per entry`);
+        if (!opts.skipLadder) {
+          // Plans now: an embedded database is one process's, and the API child will hold it.
+          for (const rung of loaded.ladder) {
+            // Twice: the first reads cold pages from disk; the ladder runs warm, so report a warm plan.
+            await explainPage(conn, { q: rung.word }, 51);
+            const { access, plan } = await explainPage(conn, { q: rung.word }, 51);
+            rungs.push({ word: rung.word, matches: rung.matches, access, plan });
+          }
+        }
       } finally {
         await conn.close();
       }
       api = await startApi(db);
-      log(`serving ${count}: API on port ${api.port}`);
-      const driven = await driveApi(
-        `http://127.0.0.1:${api.port}`,
-        {
-          connections: opts.connections,
-          durationS: opts.durationS,
-          searchWord: phase.searchWord,
-          region: 'syria',
-          deepOffset: Math.min(10_000, Math.floor(count / 2)),
-        },
-        log,
-      );
+      log(`serving ${phase.entries}: API on port ${api.port}`);
+      const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-serve-'));
+      const driven = opts.onlyLadder
+        ? { endpoints: [], deepWalk: { walked: 0, ms: 0 } }
+        : await driveApi(
+            `http://127.0.0.1:${api.port}`,
+            {
+              connections: opts.connections,
+              durationS: opts.durationS,
+              searchWord: phase.searchWord,
+              region: 'syria',
+              deepOffset: Math.min(10_000, Math.floor(phase.entries / 2)),
+              floorKinds: opts.skipFloor ? [] : FLOOR_KINDS,
+              ladderDurationS: opts.ladderDurationS,
+            },
+            {
+              apiPid: api.pid,
+              dir,
+              startFloor: async (file) => {
+                const floor = await startServer('floor-server.ts', [file], {});
+                return { base: `http://127.0.0.1:${floor.port}`, pid: floor.pid, stop: floor.stop };
+              },
+            },
+            log,
+          ).finally(() => rmSync(dir, { recursive: true, force: true }));
+      const ladder = await driveLadder(`http://127.0.0.1:${api.port}`, rungs, opts.ladderDurationS, api.pid, log);
       const server = await api.stop();
       api = null;
-      results.serving.push({ ...phase, connections: opts.connections, durationS: opts.durationS, ...driven, server });
+      results.serving.push({ ...phase, connections: opts.connections, durationS: opts.durationS, ...driven, ladder, server });
       save();
     } catch (err) {
       results.errors.push({ phase: `serving ${count}`, message: err instanceof Error ? err.message : String(err) });

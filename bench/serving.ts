@@ -1,21 +1,44 @@
+import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { request } from 'undici';
+import { processCpuSeconds } from './child.ts';
+import type { RecordedResponse } from './floor-server.ts';
 
 /** Which serving case an endpoint result is, whatever its name (the deep offset varies with size). */
-export type EndpointKind = 'feed' | 'feedNotModified' | 'first' | 'deep' | 'search' | 'region';
+export type EndpointKind = 'health' | 'feed' | 'feedNotModified' | 'first' | 'item' | 'deep' | 'search' | 'region';
 
-/** One endpoint under load: autocannon with `connections` for `durationS`. */
-export interface EndpointResult {
-  kind: EndpointKind;
-  name: string;
-  path: string;
+/** One run of autocannon against one path. */
+export interface LoadResult {
   requestsPerSec: number;
   p50Ms: number;
   p99Ms: number;
-  /** Latency of the first request, before any cache is warm (feed.xml cold, first search). */
-  firstMs: number | null;
   statusCounts: Record<string, number>;
   errors: number;
+  /** CPU of the server process per answered request, µs (from /proc; NaN where unavailable). */
+  cpuPerRequestUs: number;
+}
+
+/** One endpoint under load: autocannon with `connections` for `durationS`. */
+export interface EndpointResult extends LoadResult {
+  kind: EndpointKind;
+  name: string;
+  path: string;
+  /** Latency of the first request, before any cache is warm (feed.xml cold, first search). */
+  firstMs: number | null;
+  /** The same bytes from a bare node:http server, same settings, same run (bench/floor-server.ts). */
+  floor?: LoadResult;
+  /** Cost per request ÷ the floor's: floor req/s ÷ req/s (both saturated with the same connections). */
+  floorRatio?: number;
+}
+
+/** One rung of the search ladder: one connection, so p99 is the query's own latency. */
+export interface LadderResult extends LoadResult {
+  word: string;
+  matches: number;
+  path: string;
+  /** How the store read the page ('bitmap' or 'walk') and the plan, from EXPLAIN ANALYZE before the run. */
+  access: string;
+  plan: string;
 }
 
 export interface DriveOptions {
@@ -25,42 +48,56 @@ export interface DriveOptions {
   region: string;
   /** Entries to skip for the deep-page case (walked with limit=200 first). */
   deepOffset: number;
+  /** Measure a bare node:http server answering the same bytes next to these kinds. */
+  floorKinds: EndpointKind[];
+  /** Seconds per ladder rung (one connection). */
+  ladderDurationS: number;
+}
+
+export interface Servers {
+  apiPid: number | undefined;
+  /** Starts the floor server on the recorded responses (a JSON file) and returns its base URL. */
+  startFloor(responsesFile: string): Promise<{ base: string; pid: number | undefined; stop(): Promise<unknown> }>;
+  /** Scratch directory for the recorded responses. */
+  dir: string;
 }
 
 async function timedGet(url: string, headers: Record<string, string> = {}) {
   const t0 = performance.now();
   const res = await request(url, { headers, signal: AbortSignal.timeout(60_000) });
-  const body = await res.body.text();
+  const body = Buffer.from(await res.body.arrayBuffer());
   return { ms: performance.now() - t0, status: res.statusCode, headers: res.headers, body };
 }
 
-async function load(
-  base: string,
-  kind: EndpointKind,
-  name: string,
-  path: string,
-  opts: DriveOptions,
-  extra: { firstMs?: number | null; headers?: Record<string, string> } = {},
-): Promise<EndpointResult> {
-  const r = await autocannon({
-    url: base + path,
-    connections: opts.connections,
-    duration: opts.durationS,
-    timeout: 30,
-    headers: extra.headers ?? {},
-  });
+/** Headers that belong to the connection or the moment, not to the answer. */
+const HOP_HEADERS = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding', 'content-length']);
+
+async function record(base: string, path: string, conditional: Record<string, string> | undefined): Promise<RecordedResponse> {
+  const r = await timedGet(base + path, conditional ?? {});
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.headers)) {
+    if (!HOP_HEADERS.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  return { path, conditional: conditional !== undefined, status: r.status, headers, bodyBase64: r.body.toString('base64') };
+}
+
+async function load(url: string, connections: number, durationS: number, headers: Record<string, string>, pid: number | undefined): Promise<LoadResult> {
+  const cpu0 = processCpuSeconds(pid);
+  const r = await autocannon({ url, connections, duration: durationS, timeout: 30, headers });
+  const cpu = processCpuSeconds(pid) - cpu0;
   const statusCounts: Record<string, number> = {};
-  for (const [code, s] of Object.entries(r.statusCodeStats)) statusCounts[code] = s.count;
+  let answered = 0;
+  for (const [code, s] of Object.entries(r.statusCodeStats)) {
+    statusCounts[code] = s.count;
+    answered += s.count;
+  }
   return {
-    kind,
-    name,
-    path,
     requestsPerSec: r.requests.average,
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
-    firstMs: extra.firstMs ?? null,
     statusCounts,
     errors: r.errors + r.timeouts,
+    cpuPerRequestUs: answered > 0 ? (cpu / answered) * 1e6 : NaN,
   };
 }
 
@@ -72,8 +109,8 @@ export async function walkCursor(base: string, offset: number): Promise<{ cursor
   while (walked < offset) {
     const limit = Math.min(200, offset - walked);
     const r = await timedGet(`${base}/api/items?limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    if (r.status !== 200) throw new Error(`/api/items answered ${r.status} while walking the cursor: ${r.body.slice(0, 200)}`);
-    const page = JSON.parse(r.body) as { items: unknown[]; next_cursor: string | null };
+    if (r.status !== 200) throw new Error(`/api/items answered ${r.status} while walking the cursor: ${r.body.toString('utf8', 0, 200)}`);
+    const page = JSON.parse(r.body.toString('utf8')) as { items: unknown[]; next_cursor: string | null };
     walked += page.items.length;
     cursor = page.next_cursor;
     if (!cursor) break;
@@ -81,14 +118,21 @@ export async function walkCursor(base: string, offset: number): Promise<{ cursor
   return { cursor, walked, ms: performance.now() - t0 };
 }
 
-/** Runs every serving case against the API at `base` in turn. */
-export async function driveApi(base: string, opts: DriveOptions, log: (s: string) => void): Promise<{ endpoints: EndpointResult[]; deepWalk: { walked: number; ms: number } }> {
+/** Runs every serving case against the API at `base` in turn, then the floor for the same bytes. */
+export async function driveApi(
+  base: string,
+  opts: DriveOptions,
+  servers: Servers,
+  log: (s: string) => void,
+): Promise<{ endpoints: EndpointResult[]; deepWalk: { walked: number; ms: number } }> {
   const endpoints: EndpointResult[] = [];
   const run = async (kind: EndpointKind, name: string, path: string, extra: { firstMs?: number | null; headers?: Record<string, string> } = {}) => {
     log(`  ${name}: ${path}`);
-    endpoints.push(await load(base, kind, name, path, opts, extra));
+    const r = await load(base + path, opts.connections, opts.durationS, extra.headers ?? {}, servers.apiPid);
+    endpoints.push({ kind, name, path, firstMs: extra.firstMs ?? null, ...r });
   };
 
+  await run('health', '/healthz', '/healthz');
   const cold = await timedGet(`${base}/feed.xml`);
   if (cold.status !== 200) throw new Error(`/feed.xml answered ${cold.status}`);
   await run('feed', '/feed.xml', '/feed.xml', { firstMs: cold.ms });
@@ -97,6 +141,10 @@ export async function driveApi(base: string, opts: DriveOptions, log: (s: string
   await run('feedNotModified', '/feed.xml If-None-Match', '/feed.xml', { headers: { 'if-none-match': etag } });
 
   await run('first', '/api/items first page', '/api/items?limit=50');
+  const firstPage = JSON.parse((await timedGet(`${base}/api/items?limit=1`)).body.toString('utf8')) as { items: { id: number }[] };
+  const itemId = firstPage.items[0]?.id;
+  if (itemId === undefined) throw new Error('/api/items is empty');
+  await run('item', '/api/items/:id', `/api/items/${itemId}`);
 
   const walk = await walkCursor(base, opts.deepOffset);
   if (!walk.cursor) throw new Error(`only ${walk.walked} entries to walk, wanted ${opts.deepOffset}`);
@@ -109,5 +157,42 @@ export async function driveApi(base: string, opts: DriveOptions, log: (s: string
   const rPath = `/api/items?region=${encodeURIComponent(opts.region)}&limit=50`;
   const firstRegion = await timedGet(base + rPath);
   await run('region', `/api/items ?region=${opts.region}`, rPath, { firstMs: firstRegion.ms });
+
+  const withFloor = endpoints.filter((e) => opts.floorKinds.includes(e.kind));
+  if (withFloor.length > 0) {
+    const conditional = (e: EndpointResult) => (e.kind === 'feedNotModified' ? { 'if-none-match': etag } : undefined);
+    const recorded = await Promise.all(withFloor.map((e) => record(base, e.path, conditional(e))));
+    const file = `${servers.dir}/floor-responses.json`;
+    writeFileSync(file, JSON.stringify(recorded));
+    const floor = await servers.startFloor(file);
+    try {
+      for (const e of withFloor) {
+        log(`  floor ${e.name}`);
+        e.floor = await load(floor.base + e.path, opts.connections, opts.durationS, conditional(e) ?? {}, floor.pid);
+        e.floorRatio = e.floor.requestsPerSec / Math.max(e.requestsPerSec, 1e-9);
+      }
+    } finally {
+      await floor.stop();
+    }
+  }
   return { endpoints, deepWalk: { walked: walk.walked, ms: walk.ms } };
+}
+
+/** The search ladder: each word at one connection, so p99 is its query's own cost. */
+export async function driveLadder(
+  base: string,
+  rungs: { word: string; matches: number; access: string; plan: string }[],
+  durationS: number,
+  apiPid: number | undefined,
+  log: (s: string) => void,
+): Promise<LadderResult[]> {
+  const out: LadderResult[] = [];
+  for (const rung of rungs) {
+    const path = `/api/items?q=${encodeURIComponent(rung.word)}&limit=50`;
+    log(`  ladder ${rung.word} (${rung.matches} matches, ${rung.access})`);
+    const first = await timedGet(base + path);
+    if (first.status !== 200) throw new Error(`${path} answered ${first.status}`);
+    out.push({ ...rung, path, ...(await load(base + path, 1, durationS, {}, apiPid)) });
+  }
+  return out;
 }

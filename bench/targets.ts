@@ -24,6 +24,8 @@ export const TARGETS = {
   /** Deep cursor page p99 ÷ first page p99. */
   deepVsFirstP99: 1.5,
   searchP99Ms: 100,
+  /** Cost per request ÷ a bare node:http server's answering the same bytes (issue 10), per endpoint kind. */
+  floorRatio: { health: 3, feedNotModified: 3, feed: 1.5, first: 2, item: 5 } as Partial<Record<EndpointKind, number>>,
   /** Per endpoint: p99 at the largest serving size ÷ p99 at the smallest. */
   p99ScalingRatio: 1.5,
   /** Worker peak RSS in the polling scenario with the most feeds. */
@@ -92,10 +94,19 @@ function pollingChecks(polling: PollPhase[]): TargetCheck[] {
   return out;
 }
 
-const EXPECTED_STATUS: Record<EndpointKind, string> = { feed: '200', feedNotModified: '304', first: '200', deep: '200', search: '200', region: '200' };
+const EXPECTED_STATUS: Record<EndpointKind, string> = {
+  health: '200',
+  feed: '200',
+  feedNotModified: '304',
+  first: '200',
+  item: '200',
+  deep: '200',
+  search: '200',
+  region: '200',
+};
 
 /** Set when the endpoint's numbers do not describe the path under test (other statuses, socket errors). */
-function invalidResponses(e: EndpointResult): string | undefined {
+function invalidResponses(e: Pick<EndpointResult, 'kind' | 'statusCounts' | 'errors'>): string | undefined {
   const expected = EXPECTED_STATUS[e.kind];
   const other = Object.entries(e.statusCounts).filter(([code, n]) => code !== expected && n > 0);
   const parts = [...other.map(([code, n]) => `${count(n)} × ${code}`), ...(e.errors > 0 ? [`${count(e.errors)} errors`] : [])];
@@ -126,9 +137,22 @@ function servingChecks(serving: ServingPhase[]): TargetCheck[] {
         case 'search':
           out.push(check(id(e, 'p99'), name('p99'), e.p99Ms, '≤', TARGETS.searchP99Ms, 'ms', bad));
           break;
+        case 'health':
+        case 'item':
         case 'region':
-          break; // measured and shown; the issue sets no target for it
+          break; // no target of their own besides the floor ratio
       }
+      const floorTarget = TARGETS.floorRatio[e.kind];
+      if (floorTarget !== undefined && e.floorRatio !== undefined) {
+        const floorBad = bad ?? (e.floor ? invalidResponses({ kind: e.kind, statusCounts: e.floor.statusCounts, errors: e.floor.errors }) : undefined);
+        out.push(check(id(e, 'floor'), name('cost per request ÷ bare node:http floor'), e.floorRatio, '≤', floorTarget, '×', floorBad));
+      }
+    }
+    for (const rung of s.ladder ?? []) {
+      const bad = invalidResponses({ kind: 'search', statusCounts: rung.statusCounts, errors: rung.errors });
+      out.push(
+        check(`serve:${s.entries}:ladder:${rung.word}`, `?q=${rung.word} (${count(rung.matches)} matches) at ${at}, 1 connection: p99`, rung.p99Ms, '≤', TARGETS.searchP99Ms, 'ms', bad),
+      );
     }
     const first = s.endpoints.find((e) => e.kind === 'first');
     const deep = s.endpoints.find((e) => e.kind === 'deep');

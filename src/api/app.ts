@@ -1,6 +1,6 @@
 import express from 'express';
 import type { ApiDeps } from './deps.ts';
-import { errorHandler, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
+import { bodiesOnly, errorHandler, precomputedHeaders, rateLimiter, requestMetrics, unknownRoute } from './middleware.ts';
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
 import { registerItemRoutes } from './routes/items.ts';
@@ -22,10 +22,11 @@ export function createApp(deps: ApiDeps): express.Express {
 
   // X-Forwarded-* (req.secure, req.protocol, req.ip) are believed only from these proxies.
   app.set('trust proxy', deps.config.TRUST_PROXY);
-  app.use(securityHeaders(deps.config));
+  // Computed once per scheme (plain HTTP and HTTPS) and replayed, not built per request.
+  app.use(precomputedHeaders(securityHeaders(deps.config)));
   app.use(requestMetrics(deps));
   app.use(rateLimiter(deps.config.RATE_LIMIT_PER_MINUTE, UNLIMITED_PATHS));
-  app.use(express.json({ limit: '100kb' }));
+  app.use(bodiesOnly(express.json({ limit: '100kb' })));
 
   registerHealthRoutes(app, deps);
   registerReaderRoutes(app, deps);

@@ -8,17 +8,74 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
   res.set(problem.headers).status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody()));
 }
 
-/** Request duration by route pattern (never the raw path, which would explode label cardinality). */
+/**
+ * Request duration by route pattern (never the raw path, which would explode label cardinality).
+ * The histogram child of each (method, route, status) is looked up once and kept, so a request
+ * costs one map lookup and one observe instead of validating and hashing its labels.
+ */
 export function requestMetrics(deps: ApiDeps): RequestHandler {
+  type Child = ReturnType<typeof deps.metrics.requestDuration.labels>;
+  const children = new Map<string, Child>();
+  const observe = (method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status} ${route}`;
+    let child = children.get(key);
+    if (!child) {
+      child = deps.metrics.requestDuration.labels({ method, route, status: String(status) });
+      children.set(key, child);
+    }
+    child.observe(seconds);
+  };
   return (req, res, next) => {
-    const end = deps.metrics.requestDuration.startTimer();
-    res.on('finish', () => {
+    const started = performance.now();
+    res.once('finish', () => {
       const pattern = req.route?.path;
-      const route = typeof pattern === 'string' ? `${req.baseUrl}${pattern}` : 'unmatched';
-      end({ method: req.method, route, status: String(res.statusCode) });
+      const route = typeof pattern === 'string' ? (req.baseUrl ? `${req.baseUrl}${pattern}` : pattern) : 'unmatched';
+      observe(req.method, route, res.statusCode, (performance.now() - started) / 1000);
     });
     next();
   };
+}
+
+/**
+ * A header-only middleware (helmet) run once per scheme and replayed: its headers do not depend
+ * on the request beyond whether it came over HTTPS (HSTS and upgrade-insecure-requests may be
+ * sent for HTTPS only), so computing them per request is wasted work. `secure` must be what the
+ * wrapped middleware itself looks at (req.secure).
+ */
+export function precomputedHeaders(headerMiddleware: RequestHandler): RequestHandler {
+  const capture = (secure: boolean): [string, string | number | readonly string[]][] => {
+    const headers = new Map<string, string | number | readonly string[]>();
+    const fakeReq = { secure, protocol: secure ? 'https' : 'http', headers: {}, method: 'GET', url: '/', get: () => undefined };
+    const fakeRes = {
+      setHeader(name: string, value: string | number | readonly string[]) {
+        headers.set(name, value);
+        return fakeRes;
+      },
+      removeHeader(name: string) {
+        headers.delete(name);
+      },
+      getHeader: (name: string) => headers.get(name),
+    };
+    let passed = false;
+    let failed: unknown;
+    headerMiddleware(fakeReq as unknown as Request, fakeRes as unknown as Response, (err?: unknown) => {
+      passed = err === undefined;
+      failed = err;
+    });
+    if (!passed) throw new Error(`header middleware did not pass synchronously: ${String(failed)}`);
+    return [...headers];
+  };
+  const plain = capture(false);
+  const secure = capture(true);
+  return (req, res, next) => {
+    for (const [name, value] of req.secure ? secure : plain) res.setHeader(name, value);
+    next();
+  };
+}
+
+/** Request bodies are parsed only for methods that carry one; reads skip the parser entirely. */
+export function bodiesOnly(parser: RequestHandler): RequestHandler {
+  return (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : parser(req, res, next));
 }
 
 /** Per client IP; 0 turns it off. Health checks and scrapes are never limited. */

@@ -113,7 +113,12 @@ export function openApiDocument(serverUrl?: string): Json {
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
             query('story', 'Only the entries of this story (a merged story id stands for the story it was merged into).', { type: 'integer', minimum: 1 }),
           ],
-          responses: { '200': jsonBody('A page of items', ref('ItemPage')), '400': problem('Malformed parameter'), ...commonErrors },
+          responses: {
+            '200': jsonBody('A page of items', ref('ItemPage'), { ETag: { schema: { type: 'string' } } }),
+            '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
+            '400': problem('Malformed parameter'),
+            ...commonErrors,
+          },
         },
       },
       '/api/stories': {

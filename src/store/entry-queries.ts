@@ -1,4 +1,4 @@
-import type { Queryable } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 import type { Enclosure } from '../parse/types.ts';
 
 /** Read-side filters shared by the merged feeds, /api/items and the reader page. */
@@ -137,16 +137,160 @@ export function entryConditions(filter: EntryFilter, params: unknown[]): string[
   return conds;
 }
 
-export function buildListQuery(filter: EntryFilter, limit: number, after?: EntryKey, side: PageSide = 'older'): { sql: string; params: unknown[] } {
-  const params: unknown[] = [];
+/**
+ * How a page is read. 'walk': entries_newest newest-first, filtering each row; bounded when the
+ * filter is common. 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded
+ * when the query is rare. A search picks one by counting its matches through the GIN index
+ * (searchMatches); everything else walks.
+ */
+export type PageAccess = 'walk' | 'bitmap';
+
+/**
+ * At most this many matches are sorted after a GIN lookup; above it a search walks newest-first,
+ * where a word matching n entries fills a page of `limit` within about limit × table ÷ n rows.
+ * Both costs are mostly heap pages visited (one per match, or one per row walked), measured at
+ * similar cost per page in the plans of the search ladder (README "Performance"); they balance
+ * at √(limit × table) matches: ≈ 2,300 at 100,000 entries, ≈ 7,000 at 1,000,000.
+ */
+export const SEARCH_BITMAP_MAX = 5000;
+
+/**
+ * `page(id, sort_at)` CTEs: the keyset page of the filter, newest first, at most `limit` rows.
+ * Filters that tell which entries belong to the page live in whereClause, so a new filter is one
+ * line there and reaches every reader of pages (items API, merged feeds, reader page).
+ */
+export function pageCtes(
+  filter: EntryFilter,
+  limit: number,
+  after: EntryKey | undefined,
+  side: PageSide,
+  access: PageAccess,
+  params: unknown[],
+): string {
   const where = whereClause(filter, after, side, params);
   params.push(limit);
-  // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
-  // for the newer side), never a sort of the table.
+  const lim = `$${params.length}`;
   const order = side === 'older' ? 'desc' : 'asc';
-  const sql = `select ${ENTRY_COLUMNS} from entries e ${where}
-    order by e.sort_at ${order}, e.id ${order} limit $${params.length}`;
+  if (access === 'bitmap') {
+    // Materialised: the matches are collected through the GIN index, then only they are sorted.
+    return `hits as materialized (select e.id, e.sort_at from entries e ${where}),
+      page as (select id, sort_at from hits order by sort_at ${order}, id ${order} limit ${lim})`;
+  }
+  return `page as (select e.id, e.sort_at from entries e ${where} order by e.sort_at ${order}, e.id ${order} limit ${lim})`;
+}
+
+/** The page's full rows, nearest the keyset position first (newest first on the older side). */
+export function buildListQuery(
+  filter: EntryFilter,
+  limit: number,
+  after?: EntryKey,
+  side: PageSide = 'older',
+  access: PageAccess = 'walk',
+): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const order = side === 'older' ? 'desc' : 'asc';
+  if (access === 'walk') {
+    const where = whereClause(filter, after, side, params);
+    params.push(limit);
+    // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
+    // for the newer side), never a sort of the table.
+    const sql = `select ${ENTRY_COLUMNS} from entries e ${where}
+      order by e.sort_at ${order}, e.id ${order} limit $${params.length}`;
+    return { sql, params };
+  }
+  const ctes = pageCtes(filter, limit, after, side, access, params);
+  // The page's rows by id, one index lookup each; the sort is of `limit` rows.
+  const sql = `with ${ctes} select ${ENTRY_COLUMNS}
+    from page p cross join lateral (select * from entries x where x.id = p.id) e
+    order by p.sort_at ${order}, p.id ${order}`;
   return { sql, params };
+}
+
+/**
+ * The session settings that pin a page's plan. Statistics cannot estimate a query folded over
+ * every text-search configuration (an absent word is estimated at ~4 % of the table, a 6 % word
+ * at ~30 %), so left alone the planner walks the whole table for a rare word and scans it
+ * sequentially to count a common one. Counting and the bitmap page use the GIN index only; the
+ * walk uses entries_newest only. A disabled path adds a huge constant to plan costs, which would
+ * trigger JIT compilation (100+ ms at 1,000,000 entries for a query that runs in 1 ms): JIT off.
+ */
+const PLAN_SETTINGS: Record<PageAccess, string> = {
+  bitmap: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = off; set local enable_bitmapscan = on',
+  walk: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = on; set local enable_bitmapscan = off',
+};
+
+interface PlanNode {
+  'Index Name'?: string;
+  'Actual Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+function ginMatches(node: PlanNode): number | undefined {
+  if (node['Index Name'] === 'entries_search') return node['Actual Rows'];
+  for (const child of node.Plans ?? []) {
+    const n = ginMatches(child);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+/**
+ * How many entries the search's full-text query matches, as the GIN index counts them: the bitmap
+ * index scan of a one-row probe reports every matching row id it collected, while the heap is
+ * visited once. This costs the index lookup alone, where counting rows would visit one heap page
+ * per match. Call inside a transaction with PLAN_SETTINGS.bitmap.
+ */
+async function searchMatches(tx: Queryable, filter: EntryFilter): Promise<number> {
+  const params: unknown[] = [];
+  const where = whereClause({ q: filter.q }, undefined, 'older', params);
+  const r = await tx.query<{ 'QUERY PLAN': unknown }>(
+    `explain (analyze, timing off, summary off, format json) select 1 from entries e ${where} limit 1`,
+    params,
+  );
+  const raw = r.rows[0]?.['QUERY PLAN'];
+  const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+  // No GIN node (an empty query folds to a constant): nothing to walk for.
+  return doc[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
+}
+
+/** How many entries a search's full-text query matches, counted in the GIN index (the bench's ladder). */
+export async function searchMatchCount(db: Db, q: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    await tx.exec(PLAN_SETTINGS.bitmap);
+    return searchMatches(tx, { q });
+  });
+}
+
+/**
+ * Runs the statement `build(access)` gives for the page of `filter`: a plain walk without a
+ * search; with one, inside a transaction whose plan settings follow the GIN count (searchMatches).
+ */
+export async function readPage<R>(
+  db: Db,
+  filter: EntryFilter,
+  after: EntryKey | undefined,
+  build: (access: PageAccess) => { sql: string; params: unknown[] },
+): Promise<{ rows: R[]; access: PageAccess }> {
+  if (!filter.q) {
+    const { sql, params } = build('walk');
+    return { rows: (await db.query<R>(sql, params)).rows, access: 'walk' };
+  }
+  return db.transaction(async (tx) => {
+    await tx.exec(PLAN_SETTINGS.bitmap);
+    const access: PageAccess = (await searchMatches(tx, filter)) > SEARCH_BITMAP_MAX ? 'walk' : 'bitmap';
+    if (access === 'walk') await tx.exec(PLAN_SETTINGS.walk);
+    const { sql, params } = build(access);
+    return { rows: (await tx.query<R>(sql, params)).rows, access };
+  });
+}
+
+/** The plan a page would use, as EXPLAIN ANALYZE text, with the same settings (for the bench). */
+export async function explainPage(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<{ access: PageAccess; plan: string }> {
+  const r = await readPage<Record<string, string>>(db, filter, after, (access) => {
+    const q = buildListQuery(filter, limit, after, 'older', access);
+    return { sql: `explain (analyze, costs off, timing on) ${q.sql}`, params: q.params };
+  });
+  return { access: r.access, plan: r.rows.map((row) => Object.values(row)[0]).join('\n') };
 }
 
 /**
@@ -154,15 +298,14 @@ export function buildListQuery(filter: EntryFilter, limit: number, after?: Entry
  * position, nearest to it first (so newest first on the older side, oldest first on the newer side).
  */
 export async function listEntries(
-  q: Queryable,
+  db: Db,
   filter: EntryFilter,
   limit: number,
   after?: EntryKey,
   side: PageSide = 'older',
 ): Promise<EntryWithSources[]> {
-  const { sql, params } = buildListQuery(filter, limit, after, side);
-  const rows = (await q.query<EntryRow>(sql, params)).rows;
-  return attachSources(q, rows);
+  const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, side, access));
+  return attachSources(db, rows);
 }
 
 export async function getEntry(q: Queryable, id: number): Promise<EntryWithSources | null> {

@@ -1,4 +1,4 @@
-import type { Queryable } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 import { entryConditions, listEntries, type EntryFilter, type EntryKey, type EntryWithSources } from './entry-queries.ts';
 
 /** Read side of stories (sql/005): the story list by last activity, and one story's entries. */
@@ -45,7 +45,7 @@ export async function listStoryHeads(q: Queryable, filter: EntryFilter, limit: n
 }
 
 /** The stories' entries with their sources, each story's earliest first. */
-export async function withStoryItems(q: Queryable, heads: readonly StoryHead[]): Promise<StoryWithItems[]> {
+export async function withStoryItems(q: Db, heads: readonly StoryHead[]): Promise<StoryWithItems[]> {
   if (heads.length === 0) return [];
   const entries = await listEntries(q, { storyIds: heads.map((h) => h.id) }, heads.length * MAX_ITEMS_PER_STORY);
   const byStory = new Map<number, EntryWithSources[]>();
@@ -68,7 +68,7 @@ export async function resolveStoryId(q: Queryable, id: number): Promise<number |
   return row ? Number(row.id) : null;
 }
 
-export async function getStory(q: Queryable, id: number): Promise<StoryWithItems | null> {
+export async function getStory(q: Db, id: number): Promise<StoryWithItems | null> {
   const r = await q.query<StoryHead>(
     `select s.id, s.first_at, s.last_at, to_char(s.last_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_key
      from stories s where s.id = $1`,

@@ -30,7 +30,7 @@ function poll(name: string, feeds: number, items: number, wallMs: number, floorM
 }
 
 function endpoint(kind: EndpointKind, rps: number, p99Ms: number, statusCounts: Record<string, number> = { [kind === 'feedNotModified' ? '304' : '200']: 100 }): EndpointResult {
-  return { kind, name: `/${kind}`, path: `/${kind}`, requestsPerSec: rps, p50Ms: p99Ms / 2, p99Ms, firstMs: null, statusCounts, errors: 0 };
+  return { kind, name: `/${kind}`, path: `/${kind}`, requestsPerSec: rps, p50Ms: p99Ms / 2, p99Ms, firstMs: null, statusCounts, errors: 0, cpuPerRequestUs: NaN };
 }
 
 function serve(entries: number, bytesPerEntry: number, endpoints: EndpointResult[]): ServingPhase {
@@ -130,5 +130,38 @@ describe('bench targets', () => {
     expect(md).toContain('800 ❌ vs ≥ 1,000 req/s');
     expect(md).toContain('| p99 ÷ at 100,000 |');
     expect(md).toMatch(/## Targets — \d+ of \d+ met/);
+  });
+
+  it('checks each endpoint against its bare node:http floor and every search ladder rung at one connection', () => {
+    const withFloor = (e: EndpointResult, floorRps: number, floorStatus = e.statusCounts): EndpointResult => ({
+      ...e,
+      floor: { requestsPerSec: floorRps, p50Ms: 1, p99Ms: 2, statusCounts: floorStatus, errors: 0, cpuPerRequestUs: 50 },
+      floorRatio: floorRps / e.requestsPerSec,
+    });
+    const endpoints = [
+      withFloor(endpoint('health', 5000, 5), 15_000), // exactly 3×: met
+      withFloor(endpoint('feedNotModified', 3000, 5), 15_000), // 5×
+      withFloor(endpoint('feed', 1000, 20), 1400), // 1.4×
+      withFloor(endpoint('first', 1000, 20), 2100), // 2.1×
+      withFloor(endpoint('item', 1000, 20), 4000, { '404': 100 }), // 4×, but the floor answered the wrong status
+      withFloor(endpoint('search', 100, 20), 5000), // no floor target for search
+    ];
+    const rung = (word: string, matches: number, p99Ms: number) => ({
+      word, matches, path: `/api/items?q=${word}`, access: 'bitmap', plan: 'Bitmap Heap Scan', requestsPerSec: 10, p50Ms: p99Ms / 2, p99Ms, statusCounts: { '200': 10 }, errors: 0, cpuPerRequestUs: NaN,
+    });
+    const phase = { ...serve(100_000, 3000, endpoints), ladder: [rung('absent', 0, 12), rung('common', 6000, 101)] };
+    const c = byId(results([], [phase]));
+    expect(c.get('serve:100000:health:floor')).toMatchObject({ measured: 3, target: 3, met: true });
+    expect(c.get('serve:100000:feedNotModified:floor')).toMatchObject({ measured: 5, met: false });
+    expect(c.get('serve:100000:feed:floor')).toMatchObject({ target: 1.5, met: true });
+    expect(c.get('serve:100000:first:floor')).toMatchObject({ target: 2, met: false });
+    expect(c.get('serve:100000:item:floor')).toMatchObject({ target: 5, met: false, invalid: 'responses: 100 × 404, no 200' });
+    expect(c.has('serve:100000:search:floor')).toBe(false);
+    expect(c.get('serve:100000:ladder:absent')).toMatchObject({ measured: 12, target: 100, met: true });
+    expect(c.get('serve:100000:ladder:common')).toMatchObject({ met: false });
+
+    const md = renderMarkdown(results([], [phase]));
+    expect(md).toContain('5.00× ❌ vs ≤ 3×');
+    expect(md).toContain('| common | 6,000 | bitmap |');
   });
 });

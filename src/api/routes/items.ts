@@ -1,12 +1,22 @@
+import { createHash } from 'node:crypto';
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
-import { getEntry, listEntries, type EntryWithSources } from '../../store/entry-queries.ts';
-import { parseId, parseItemsQuery } from '../params.ts';
+import { itemJsonById, itemsPageJson } from '../../store/item-pages.ts';
+import type { EntryWithSources } from '../../store/entry-queries.ts';
+import { safeHttpUrl } from '../output/xml.ts';
+import { parseId, parseItemsQuery, type ListParams } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { notFound } from '../problem.ts';
-import { safeHttpUrl } from '../output/xml.ts';
+import { etagMatches } from '../conditional.ts';
+import { LruCache } from '../lru.ts';
+import { currentEntriesVersion } from '../entries-version.ts';
 
-/** The JSON shape of one item in /api/items. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * One item as an object (for /api/stories, which lists entries as objects). /api/items gets the
+ * same fields as JSON text from PostgreSQL (src/store/item-pages.ts); keep the two in step.
+ */
 export function itemJson(e: EntryWithSources) {
   const iso = (d: Date | null) => (d ? d.toISOString() : null);
   return {
@@ -26,24 +36,58 @@ export function itemJson(e: EntryWithSources) {
   };
 }
 
+interface CachedPage {
+  body: Buffer;
+  etag: string;
+}
+
+/** Neither a filter nor a cursor: the page dashboards poll, worth keeping rendered. */
+function isFirstUnfilteredPage(p: ListParams): boolean {
+  return p.cursor === undefined && Object.values(p.filter).every((v) => v === undefined);
+}
+
+/**
+ * The validated query in canonical form. All of ListParams, so a filter added there is part of
+ * the ETag and cache key without a change here.
+ */
+function queryKey(p: ListParams): string {
+  return JSON.stringify(p);
+}
+
 export function registerItemRoutes(app: express.Express, deps: ApiDeps): void {
+  // Keyed by (query, version): an unchanged first page is served without building it again.
+  const firstPages = new LruCache<CachedPage>(16, 60_000);
+
   app.get('/api/items', async (req, res) => {
     const p = parseItemsQuery(req.query);
-    // One row more than asked tells whether another page exists without a count.
-    const rows = await listEntries(deps.db, p.filter, p.limit + 1, p.cursor);
-    const page = rows.slice(0, p.limit);
-    const last = page[page.length - 1];
+    // One sequence read: every change to entries (or to a feed title they show) moves it.
+    const version = await currentEntriesVersion(deps.db);
+    const key = `${version} ${queryKey(p)}`;
+    const etag = `"${createHash('sha256').update(key).digest('base64url').slice(0, 32)}"`;
     res.set('Cache-Control', 'no-cache');
-    res.json({
-      items: page.map(itemJson),
-      next_cursor: rows.length > p.limit && last ? encodeCursor({ sortAt: last.sort_key, id: last.id }) : null,
-    });
+    res.set('ETag', etag);
+    if (etagMatches(req, etag)) {
+      res.status(304).end();
+      return;
+    }
+    const cacheable = isFirstUnfilteredPage(p);
+    const cached = cacheable ? firstPages.get(key) : undefined;
+    if (cached) {
+      res.type(JSON_TYPE).send(cached.body);
+      return;
+    }
+    // PostgreSQL writes the items' JSON; only the envelope is put together here.
+    const page = await itemsPageJson(deps.db, p.filter, p.limit, p.cursor);
+    const next = page.next ? JSON.stringify(encodeCursor(page.next)) : 'null';
+    const body = Buffer.from(`{"items":${page.itemsJson},"next_cursor":${next}}`, 'utf8');
+    if (cacheable) firstPages.set(key, { body, etag });
+    res.type(JSON_TYPE).send(body);
   });
 
   app.get('/api/items/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    const entry = await getEntry(deps.db, id);
-    if (!entry) throw notFound(`item ${id}`);
-    res.json(itemJson(entry));
+    const json = await itemJsonById(deps.db, id);
+    if (json === null) throw notFound(`item ${id}`);
+    res.type(JSON_TYPE).send(json);
   });
 }

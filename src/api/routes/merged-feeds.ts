@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type express from 'express';
 import type { Request, Response } from 'express';
 import type { ApiDeps } from '../deps.ts';
-import { entriesVersion, listEntries } from '../../store/entry-queries.ts';
+import { listEntries } from '../../store/entry-queries.ts';
+import { currentEntriesVersion } from '../entries-version.ts';
 import { filterKey, parseFeedQuery, type ListParams } from '../params.ts';
 import { filterQuery, publicBase } from '../public-url.ts';
 import { LruCache } from '../lru.ts';
@@ -13,7 +14,8 @@ import { renderAtom } from '../output/atom.ts';
 import { renderJsonFeed } from '../output/json-feed.ts';
 
 interface Rendered {
-  body: string;
+  /** Encoded once: a string would be converted to bytes again on every response. */
+  body: Buffer;
   etag: string;
   /** When this version was first rendered here: the content cannot have changed after it. */
   lastModified: Date;
@@ -38,7 +40,7 @@ export function registerMergedFeedRoutes(app: express.Express, deps: ApiDeps, no
       const params = parseFeedQuery(region === undefined ? req.query : { ...req.query, region });
       const base = publicBase(req, deps.config);
       // Cheap: one sequence read, no scan of entries.
-      const version = await entriesVersion(deps.db);
+      const version = await currentEntriesVersion(deps.db);
       const key = createHash('sha256').update(JSON.stringify([format, filterKey(params), base, version])).digest('base64url');
       const etag = `"${key.slice(0, 32)}"`;
 
@@ -51,7 +53,7 @@ export function registerMergedFeedRoutes(app: express.Express, deps: ApiDeps, no
       let rendered = cache.get(key);
       if (!rendered) {
         const doc = await buildDocument(deps, params, base, spec.file, now());
-        rendered = { body: spec.render(doc), etag, lastModified: doc.generatedAt };
+        rendered = { body: Buffer.from(spec.render(doc), 'utf8'), etag, lastModified: doc.generatedAt };
         cache.set(key, rendered);
       }
       res.set('Last-Modified', rendered.lastModified.toUTCString());

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type express from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { getEntry, listEntries, listFeedOptions, type EntryWithSources } from '../../store/entry-queries.ts';
-import type { Queryable } from '../../store/db.ts';
+import type { Db } from '../../store/db.ts';
 import { parseReaderQuery, type ReaderParams } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
 import { filterQuery } from '../public-url.ts';
@@ -72,7 +72,7 @@ interface ReaderPage {
  * than `newer`. One row beyond the page tells whether another page exists on that side; the other
  * side has one when we came from there. A "Newer" walk that reaches the top shows the first page.
  */
-async function readerPage(db: Queryable, p: ReaderParams): Promise<ReaderPage> {
+async function readerPage(db: Db, p: ReaderParams): Promise<ReaderPage> {
   if (p.newer) {
     const rows = await listEntries(db, p.filter, p.limit + 1, p.newer, 'newer');
     if (rows.length > p.limit) return { entries: rows.slice(0, p.limit).reverse(), hasNewer: true, hasOlder: true, paged: true };
