@@ -28,9 +28,11 @@ const FAULTS: { path: string; kind: string | null; status?: number; message?: Re
   { path: '/status/410', kind: 'http', status: 410 },
   { path: '/redirect/loop-a', kind: 'redirect' },
   { path: '/redirect/chain/6', kind: 'redirect' },
-  { path: '/malformed.xml', kind: 'parse' },
-  { path: '/billion-laughs.xml', kind: 'parse' },
-  { path: '/xxe.xml', kind: 'parse' },
+  // Truncated and DTD-bearing documents are recovered, not refused (issue 9): their items are kept and
+  // entities are never expanded (the test below checks what was stored).
+  { path: '/malformed.xml', kind: null },
+  { path: '/billion-laughs.xml', kind: null },
+  { path: '/xxe.xml', kind: null },
   { path: '/page.html', kind: 'parse', message: /not a feed.*\/real\.xml/i },
   { path: '/empty', kind: 'parse' },
   { path: '/wrong-type.xml', kind: null },
@@ -122,6 +124,18 @@ describe(`hostile and broken feeds (${backendName})`, () => {
     });
   }
 
+  it('billion laughs and XXE are stored with their entities unexpanded, never fetched or multiplied', async () => {
+    const titles = async (path: string) =>
+      (await t.db.query<{ title: string | null; summary: string | null }>(
+        `select e.title, e.summary from entries e join entry_sources s on s.entry_id = e.id where s.feed_id = $1`,
+        [byPath.get(path)!.id],
+      )).rows;
+    expect(await titles('/billion-laughs.xml')).toEqual([{ title: '&lol9;', summary: null }]);
+    const xxe = await titles('/xxe.xml');
+    expect(xxe.map((r) => r.title)).toEqual(['&xxe;']);
+    expect(JSON.stringify(xxe)).not.toMatch(/root:/);
+  });
+
   it('410 Gone disables the feed with its reason; other errors keep it enabled and back off', async () => {
     const gone = await feed('/status/410');
     expect(gone.enabled).toBe(false);
@@ -189,7 +203,7 @@ describe(`hostile and broken feeds (${backendName})`, () => {
     await refreshFeed(rt, flaky!.id);
     const before = await t.db.query(`select e.* from entries e join entry_sources s on s.entry_id = e.id where s.feed_id = $1`, [flaky!.id]);
     expect(before.rows.length).toBeGreaterThan(0);
-    body = '<rss><channel><item><title>broken';
+    body = '<?xml version="1.0"?><error>the CMS broke</error>'; // no feed left to recover
     await refreshFeed(rt, flaky!.id);
     const row = (await t.db.query<FeedRow>(`select * from feeds where id = $1`, [flaky!.id])).rows[0]!;
     expect(row.last_error_kind).toBe('parse');
