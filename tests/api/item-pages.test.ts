@@ -3,27 +3,8 @@ import { request } from 'undici';
 import { backendName, createTestDb, type TestDb } from '../helpers/db.ts';
 import { addFeed, ingest, item, series, startApp, type RunningApp } from './helpers.ts';
 import { buildListQuery, explainPage, listEntries, type EntryWithSources } from '../../src/store/entry-queries.ts';
-import { safeHttpUrl } from '../../src/api/output/xml.ts';
-
-/** The item object /api/items built in Node before PostgreSQL wrote the JSON: the reference. */
-function nodeItemJson(e: EntryWithSources) {
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  return {
-    id: e.id,
-    url: safeHttpUrl(e.url),
-    title: e.title,
-    published: iso(e.published_at),
-    updated: iso(e.updated_at),
-    author: e.author,
-    summary: e.summary,
-    content_html: e.content_html,
-    categories: e.categories,
-    enclosures: e.enclosures,
-    language: e.language,
-    story_id: Number(e.story_id),
-    sources: e.sources.map((s) => ({ feed_id: s.feed_id, feed_title: s.feed_title, url: s.url })),
-  };
-}
+// The Node-built item object (/api/stories uses it): the reference PostgreSQL's JSON must equal, so the two stay in step.
+import { itemJson as nodeItemJson } from '../../src/api/routes/items.ts';
 
 describe(`/api/items JSON written by PostgreSQL (${backendName})`, () => {
   let t: TestDb;
