@@ -80,9 +80,15 @@ const cursor = scalar().transform((v, ctx): EntryKey | undefined => {
   return key;
 });
 
+const collapse = scalar().transform((v, ctx): 'story' | undefined => {
+  if (v === undefined || v === 'story') return v;
+  ctx.addIssue({ code: 'custom', message: 'must be story (one entry per story)' });
+  return z.NEVER;
+});
+
 const filterShape = { feed: feedIds.optional(), region: region.optional(), q: q.optional(), lang: lang.optional() };
 
-const feedQuery = z.object({ ...filterShape, limit: limit.optional() });
+const feedQuery = z.object({ ...filterShape, limit: limit.optional(), collapse: collapse.optional() });
 const itemsQuery = z.object({
   ...filterShape,
   limit: limit.optional(),
@@ -100,8 +106,8 @@ const storyId = scalar().transform((v, ctx) => {
   }
   return n;
 });
-const itemsWithStoryQuery = itemsQuery.extend({ story: storyId.optional() });
-const readerQuery = z.object({ ...filterShape, cursor: cursor.optional(), newer: cursor.optional() });
+const itemsWithStoryQuery = itemsQuery.extend({ story: storyId.optional(), collapse: collapse.optional() });
+const readerQuery = z.object({ ...filterShape, collapse: collapse.optional(), cursor: cursor.optional(), newer: cursor.optional() });
 
 export interface ListParams {
   filter: EntryFilter;
@@ -139,8 +145,8 @@ function problem(errors: { parameter: string; reason: string }[]): HttpProblem {
   return new HttpProblem(400, 'Bad Request', detail, { errors });
 }
 
-function toFilter(p: { feed?: number[] | undefined; region?: string | undefined; q?: string | undefined; lang?: string | undefined }): EntryFilter {
-  return { feedIds: p.feed, region: p.region, q: p.q?.trim() || undefined, lang: p.lang };
+function toFilter(p: { feed?: number[] | undefined; region?: string | undefined; q?: string | undefined; lang?: string | undefined; collapse?: 'story' | undefined }): EntryFilter {
+  return { feedIds: p.feed, region: p.region, q: p.q?.trim() || undefined, lang: p.lang, collapse: p.collapse };
 }
 
 /** `/feed.xml` and friends: filters and limit. */
@@ -162,7 +168,7 @@ export function parseItemsQuery(query: unknown): ListParams {
 /** `/api/stories`: the same filters, time range (of a story's last activity), limit and cursor. */
 export function parseStoriesQuery(query: unknown): ListParams {
   const p = parseWith(storiesQuery, query, 'strict');
-  return { filter: { ...toFilter(p), since: p.since, until: p.until }, limit: p.limit ?? DEFAULT_LIMIT, cursor: p.cursor };
+  return { filter: { ...toFilter(p), since: p.since, until: p.until, collapse: undefined }, limit: p.limit ?? DEFAULT_LIMIT, cursor: p.cursor };
 }
 
 export interface ReaderParams extends ListParams {
@@ -188,5 +194,5 @@ export function parseId(value: unknown, parameter = 'id', max = Number.MAX_SAFE_
 /** Canonical text of the filters, for cache keys and ETags: equal filters give equal text. */
 export function filterKey(p: ListParams): string {
   const f = p.filter;
-  return JSON.stringify([f.feedIds ?? null, f.region?.toLowerCase() ?? null, f.q ?? null, f.lang ?? null, p.limit]);
+  return JSON.stringify([f.feedIds ?? null, f.region?.toLowerCase() ?? null, f.q ?? null, f.lang ?? null, p.limit, f.collapse ?? null]);
 }

@@ -19,6 +19,7 @@ export function filterQuery(filter: EntryFilter, extra: Record<string, string | 
   if (filter.region) sp.set('region', filter.region);
   if (filter.q) sp.set('q', filter.q);
   if (filter.lang) sp.set('lang', filter.lang);
+  if (filter.collapse) sp.set('collapse', filter.collapse);
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) sp.set(k, String(v));
   const s = sp.toString();
   return s ? `?${s}` : '';

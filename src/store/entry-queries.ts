@@ -15,6 +15,11 @@ export interface EntryFilter {
   until?: Date | undefined;
   /** Entries of these stories; a merged story's id stands for the story it was merged into. */
   storyIds?: number[] | undefined;
+  /**
+   * 'story': one entry per story, its earliest report among those the other filters keep
+   * (`?collapse=story`). Not a filter on entries' own fields, so the story list ignores it.
+   */
+  collapse?: 'story' | undefined;
 }
 
 /** Keyset position: the exact (sort_at, id) of the last row of a page; sort_at as text keeps microseconds. */
@@ -88,35 +93,53 @@ function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: Pag
     conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
   }
   conds.push(...entryConditions(filter, params));
+  if (filter.collapse === 'story') conds.push(earliestOfStory(filter, params));
   return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
 }
 
 /**
- * The filter as SQL conditions on entries `e` (appending their values to params): for the entry
- * list, and for the story list (a story matches when one of its entries does).
+ * `e` is the earliest report of its story among the entries the filter keeps: no other member of
+ * the story that the filter keeps comes before it in (at, entry_id). A function of the data alone,
+ * so a keyset walk over the entries that pass meets every story exactly once, at the same entry
+ * on every page. story_members(story_id, at, entry_id) finds the earlier members; without other
+ * filters the first one found answers (one index probe per walked entry).
  */
-export function entryConditions(filter: EntryFilter, params: unknown[]): string[] {
+function earliestOfStory(filter: EntryFilter, params: unknown[]): string {
+  const others = entryConditions({ ...filter, collapse: undefined }, params, 'x');
+  const join = others.length > 0 ? `join entries x on x.id = m2.entry_id and ${others.join(' and ')}` : '';
+  return `not exists (select 1 from story_members me
+    join story_members m2 on m2.story_id = me.story_id and (m2.at, m2.entry_id) < (me.at, me.entry_id)
+    ${join}
+    where me.entry_id = e.id)`;
+}
+
+/**
+ * The filter as SQL conditions on entries aliased `e` (appending their values to params): for the
+ * entry list, for the story list (a story matches when one of its entries does) and for the
+ * earlier members of a story when collapsing.
+ */
+export function entryConditions(filter: EntryFilter, params: unknown[], e = 'e'): string[] {
   const conds: string[] = [];
   const p = (v: unknown) => {
     params.push(v);
     return `$${params.length}`;
   };
   if (filter.storyIds && filter.storyIds.length > 0) {
-    conds.push(`e.id in (select m.entry_id from story_members m where m.story_id in
+    conds.push(`${e}.id in (select m.entry_id from story_members m where m.story_id in
       (select coalesce(s.merged_into, s.id) from stories s where s.id = any(${p(filter.storyIds)}::bigint[])))`);
   }
-  if (filter.since) conds.push(`e.sort_at >= ${p(filter.since)}::timestamptz`);
-  if (filter.until) conds.push(`e.sort_at < ${p(filter.until)}::timestamptz`);
+  if (filter.since) conds.push(`${e}.sort_at >= ${p(filter.since)}::timestamptz`);
+  if (filter.until) conds.push(`${e}.sort_at < ${p(filter.until)}::timestamptz`);
   if (filter.lang) {
     const lang = p(filter.lang);
-    conds.push(`lower(split_part(replace(e.language, '_', '-'), '-', 1)) = ${lang}`);
+    conds.push(`lower(split_part(replace(${e}.language, '_', '-'), '-', 1)) = ${lang}`);
   }
   if (filter.q) {
     const q = p(filter.q);
     // The OR over all configurations folds to one constant tsquery the GIN index can answer, and
     // that the planner can estimate (common words: walk entries newest-first; rare ones: bitmap).
     const anyConfig = SEARCH_CONFIGS.map((c) => `websearch_to_tsquery('${c}', ${q})`).join(' || ');
-    conds.push(`e.search @@ (${anyConfig})`);
+    conds.push(`${e}.search @@ (${anyConfig})`);
     if (hasNegation(filter.q)) {
       // With "-word" an OR of whole queries would let a row through whenever one stemmer spells the
       // word differently: test the query parsed with the entry's own configuration, the one its
@@ -124,7 +147,7 @@ export function entryConditions(filter: EntryFilter, params: unknown[]): string[
       const branches = SEARCH_CONFIGS.filter((c) => c !== 'simple')
         .map((c) => `when '${c}'::regconfig then websearch_to_tsquery('${c}', ${q})`)
         .join(' ');
-      conds.push(`e.search @@ (case tributary_ts_config(e.language) ${branches} else websearch_to_tsquery('simple', ${q}) end)`);
+      conds.push(`${e}.search @@ (case tributary_ts_config(${e}.language) ${branches} else websearch_to_tsquery('simple', ${q}) end)`);
     }
   }
   const sourceConds: string[] = [];
@@ -132,7 +155,7 @@ export function entryConditions(filter: EntryFilter, params: unknown[]): string[
   if (filter.region) sourceConds.push(`lower(f.region) = lower(${p(filter.region)})`);
   if (sourceConds.length > 0) {
     conds.push(`exists (select 1 from entry_sources s join feeds f on f.id = s.feed_id
-      where s.entry_id = e.id and ${sourceConds.join(' and ')})`);
+      where s.entry_id = ${e}.id and ${sourceConds.join(' and ')})`);
   }
   return conds;
 }

@@ -1,5 +1,6 @@
 import type { Db, Queryable } from './db.ts';
 import { pageCtes, readPage, type EntryFilter, type EntryKey } from './entry-queries.ts';
+import { MAX_ITEMS_PER_STORY } from './stories-read.ts';
 
 /**
  * /api/items as JSON text built by PostgreSQL: one statement per page (json of each item with its
@@ -44,6 +45,24 @@ const ITEM_FIELDS = [
 /** One item as compact JSON text, for an `entries e` in scope. */
 const ITEM_JSON = `(select row_to_json(x)::text from (select ${ITEM_FIELDS.join(', ')}) x)`;
 
+/**
+ * `?collapse=story`: the item stands for its story, and `story` lists the story's other reports,
+ * one element per report and feed carrying it (an outlet each), earliest first, at most
+ * MAX_ITEMS_PER_STORY reports. Whatever the filters: a reader filtering by region still learns
+ * who else reported the event.
+ */
+const STORY_JSON = `(select row_to_json(st) from (select k.sid as id,
+    (select coalesce('[' || string_agg(row_to_json(r)::text, ',' order by o.at, o.entry_id, s.first_seen_at, s.feed_id) || ']', '[]')::json
+     from (select m.entry_id, m.at from story_members m where m.story_id = k.sid and m.entry_id <> e.id
+           order by m.at, m.entry_id limit ${MAX_ITEMS_PER_STORY}) o
+     join entries x on x.id = o.entry_id
+     join entry_sources s on s.entry_id = x.id join feeds f on f.id = s.feed_id
+     cross join lateral (select x.id as item_id, s.feed_id, coalesce(f.title_override, f.title) as feed_title, x.title,
+       case when x.url ~* '^https?://' then x.url end as url, ${iso('x.published_at')} as published) r) as sources
+  from (select coalesce((select m.story_id from story_members m where m.entry_id = e.id), e.id) as sid) k) st) as story`;
+
+const COLLAPSED_ITEM_JSON = `(select row_to_json(x)::text from (select ${[...ITEM_FIELDS, STORY_JSON].join(', ')}) x)`;
+
 
 export interface ItemsPageJson {
   /** The items as a JSON array. */
@@ -71,7 +90,7 @@ export async function itemsPageJson(db: Db, filter: EntryFilter, limit: number, 
                max(r.id) filter (where r.rn = ${lim}) as last_id
         from ranked r
         -- One index lookup per page row (never a join over the table); the extra row's JSON is not built.
-        left join lateral (select ${ITEM_JSON} as item from entries e where e.id = r.id and r.rn <= ${lim}) j on true`;
+        left join lateral (select ${filter.collapse === 'story' ? COLLAPSED_ITEM_JSON : ITEM_JSON} as item from entries e where e.id = r.id and r.rn <= ${lim}) j on true`;
       return { sql, params };
     },
   );

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db.ts';
-import { entryConditions, listEntries, type EntryFilter, type EntryKey, type EntryWithSources } from './entry-queries.ts';
+import { entryConditions, listEntries, type EntryFilter, type EntryKey, type EntrySource, type EntryWithSources } from './entry-queries.ts';
 
 /** Read side of stories (sql/005): the story list by last activity, and one story's entries. */
 
@@ -76,4 +76,49 @@ export async function getStory(q: Db, id: number): Promise<StoryWithItems | null
   );
   const [story] = await withStoryItems(q, r.rows.map((row) => ({ ...row, id: Number(row.id) })));
   return story && story.items.length > 0 ? story : null;
+}
+
+/** Another entry of a story, with the feeds that carried it: what a collapsed list shows under its item. */
+export interface StoryReport {
+  id: number;
+  title: string | null;
+  url: string | null;
+  published_at: Date | null;
+  sort_at: Date;
+  sources: EntrySource[];
+}
+
+/**
+ * For each entry standing for its story (`?collapse=story`), the story's other entries, earliest
+ * first (at most MAX_ITEMS_PER_STORY each), keyed by the standing entry's id: one statement.
+ */
+export async function otherStoryReports(
+  q: Queryable,
+  entries: ReadonlyArray<{ id: number; story_id: number }>,
+): Promise<Map<number, StoryReport[]>> {
+  const out = new Map<number, StoryReport[]>();
+  if (entries.length === 0) return out;
+  const r = await q.query<EntrySource & { rep_id: number; id: number; title: string | null; entry_url: string | null; published_at: Date | null; sort_at: Date }>(
+    `select r.rep_id, x.id, x.title, x.url as entry_url, x.published_at, x.sort_at,
+            s.feed_id, coalesce(f.title_override, f.title) as feed_title, s.url, f.url as feed_url, f.site_url
+     from unnest($1::bigint[], $2::bigint[]) as r(rep_id, story_id)
+     cross join lateral (select m.entry_id, m.at from story_members m
+       where m.story_id = r.story_id and m.entry_id <> r.rep_id order by m.at, m.entry_id limit ${MAX_ITEMS_PER_STORY}) o
+     join entries x on x.id = o.entry_id
+     join entry_sources s on s.entry_id = x.id join feeds f on f.id = s.feed_id
+     order by r.rep_id, o.at, o.entry_id, s.first_seen_at, s.feed_id`,
+    [entries.map((e) => e.id), entries.map((e) => Number(e.story_id))],
+  );
+  for (const row of r.rows) {
+    const repId = Number(row.rep_id);
+    const list = out.get(repId) ?? [];
+    if (!out.has(repId)) out.set(repId, list);
+    let report = list[list.length - 1];
+    if (!report || report.id !== Number(row.id)) {
+      report = { id: Number(row.id), title: row.title, url: row.entry_url, published_at: row.published_at, sort_at: row.sort_at, sources: [] };
+      list.push(report);
+    }
+    report.sources.push({ feed_id: row.feed_id, feed_title: row.feed_title, url: row.url, feed_url: row.feed_url, site_url: row.site_url });
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import type { EntryWithSources } from '../../store/entry-queries.ts';
-import { entryTagId, entryUpdated, type FeedDocument } from './model.ts';
-import { description } from './rss.ts';
+import { entryTagId, entryUpdated, storyOutlets, type FeedDocument, type StoryOutlet } from './model.ts';
+import { alsoReportedBy, description } from './rss.ts';
 import { escapeXml, rfc3339, safeHttpUrl, validDate } from './xml.ts';
 
 /** Atom 1.0 (RFC 4287). */
@@ -17,7 +17,7 @@ export function renderAtom(doc: FeedDocument): string {
     `<link rel="alternate" type="text/html" href="${escapeXml(doc.homeUrl)}"/>`,
     '<generator>Tributary</generator>',
   ];
-  for (const e of doc.entries) out.push(renderEntry(e));
+  for (const e of doc.entries) out.push(renderEntry(e, doc.otherReports && storyOutlets(doc.otherReports.get(e.id))));
   out.push('</feed>', '');
   return out.join('\n');
 }
@@ -32,12 +32,17 @@ function latest(fallback: Date, entries: EntryWithSources[]): Date {
   return max;
 }
 
-function renderEntry(e: EntryWithSources): string {
+/** `outlets`: the story's other reports when collapsed (`?collapse=story`), else undefined. */
+function renderEntry(e: EntryWithSources, outlets?: StoryOutlet[]): string {
   const parts: string[] = ['<entry>'];
   parts.push(`<id>${escapeXml(entryTagId(e))}</id>`);
   parts.push(`<title type="text">${escapeXml(e.title ?? '(untitled)')}</title>`);
   const link = safeHttpUrl(e.url);
   if (link) parts.push(`<link rel="alternate" type="text/html" href="${escapeXml(link)}"/>`);
+  // A collapsed story's other outlets, one related link each (RFC 4287 allows any number).
+  for (const o of outlets ?? []) {
+    if (o.url) parts.push(`<link rel="related" type="text/html" href="${escapeXml(o.url)}" title="${escapeXml(o.feedTitle)}"/>`);
+  }
   const published = validDate(e.published_at) ?? validDate(e.sort_at) ?? new Date(0);
   const updated = validDate(entryUpdated(e)) ?? published;
   parts.push(`<updated>${rfc3339(updated)}</updated>`);
@@ -54,7 +59,7 @@ function renderEntry(e: EntryWithSources): string {
     parts.push(`<link rel="enclosure" href="${escapeXml(href)}"${type}${length}/>`);
   }
   if (e.summary) parts.push(`<summary type="text">${escapeXml(e.summary)}</summary>`);
-  parts.push(`<content type="html">${escapeXml(description(e))}</content>`);
+  parts.push(`<content type="html">${escapeXml(description(e) + alsoReportedBy(outlets))}</content>`);
   const src = e.sources.find((s) => safeHttpUrl(s.feed_url));
   if (src) {
     const site = safeHttpUrl(src.site_url);

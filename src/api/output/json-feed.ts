@@ -1,5 +1,5 @@
 import type { EntryWithSources } from '../../store/entry-queries.ts';
-import { entryTagId, type FeedDocument } from './model.ts';
+import { entryTagId, storyOutlets, type FeedDocument, type StoryOutlet } from './model.ts';
 import { rfc3339, safeHttpUrl, stripIllegalXml, validDate } from './xml.ts';
 
 /** JSON Feed 1.1 (https://jsonfeed.org/version/1.1) with a `_tributary` extension naming every source. */
@@ -10,12 +10,13 @@ export function renderJsonFeed(doc: FeedDocument): string {
     description: doc.description,
     home_page_url: doc.homeUrl,
     feed_url: doc.selfUrl,
-    items: doc.entries.map(renderItem),
+    items: doc.entries.map((e) => renderItem(e, doc.otherReports && storyOutlets(doc.otherReports.get(e.id)))),
   };
   return toSafeJson(feed);
 }
 
-function renderItem(e: EntryWithSources) {
+/** `outlets`: the story's other reports when collapsed (`?collapse=story`), else undefined. */
+function renderItem(e: EntryWithSources, outlets?: StoryOutlet[]) {
   const published = validDate(e.published_at);
   const modified = validDate(e.updated_at);
   const summary = e.summary ? text(e.summary) : null;
@@ -34,12 +35,26 @@ function renderItem(e: EntryWithSources) {
     ...attachments(e),
     ...opt('language', e.language),
     _tributary: {
-      sources: e.sources.map((s) => ({
-        feed_id: s.feed_id,
-        feed_title: s.feed_title,
-        feed_url: safeHttpUrl(s.feed_url),
-        url: safeHttpUrl(s.url),
-      })),
+      story_id: Number(e.story_id),
+      // Collapsed: every outlet of the story, this item's feeds first, then the other reports'
+      // (each with its own headline and date).
+      sources: [
+        ...e.sources.map((s) => ({
+          feed_id: s.feed_id,
+          feed_title: s.feed_title,
+          feed_url: safeHttpUrl(s.feed_url),
+          url: safeHttpUrl(s.url),
+        })),
+        ...(outlets ?? []).map((o) => ({
+          feed_id: o.feedId,
+          feed_title: o.feedTitle,
+          feed_url: o.feedUrl,
+          url: o.url,
+          item_id: o.entryId,
+          title: o.title === null ? null : text(o.title),
+          date_published: rfc3339(o.published),
+        })),
+      ],
     },
   };
 }

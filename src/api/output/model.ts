@@ -1,4 +1,6 @@
 import type { EntryWithSources } from '../../store/entry-queries.ts';
+import type { StoryReport } from '../../store/stories-read.ts';
+import { safeHttpUrl } from './xml.ts';
 
 /** What the three renderers get: a titled, addressed list of entries. */
 export interface FeedDocument {
@@ -11,6 +13,37 @@ export interface FeedDocument {
   /** Base of entry ids (`tag:` URIs need a stable authority). */
   generatedAt: Date;
   entries: EntryWithSources[];
+  /**
+   * `?collapse=story`: each entry stands for its story; the story's other reports by entry id.
+   * Absent when not collapsed.
+   */
+  otherReports?: ReadonlyMap<number, StoryReport[]>;
+}
+
+/** One other outlet's report of a collapsed entry's story: one per report and feed carrying it. */
+export interface StoryOutlet {
+  entryId: number;
+  feedId: number;
+  feedTitle: string;
+  feedUrl: string | null;
+  /** The article as that feed gave it (else the report's URL); http(s) only. */
+  url: string | null;
+  title: string | null;
+  published: Date;
+}
+
+export function storyOutlets(reports: readonly StoryReport[] | undefined): StoryOutlet[] {
+  return (reports ?? []).flatMap((r) =>
+    r.sources.map((s) => ({
+      entryId: r.id,
+      feedId: s.feed_id,
+      feedTitle: s.feed_title || s.feed_url,
+      feedUrl: safeHttpUrl(s.feed_url),
+      url: safeHttpUrl(s.url) ?? safeHttpUrl(r.url),
+      title: r.title,
+      published: r.published_at ?? r.sort_at,
+    })),
+  );
 }
 
 export type OutputFormat = 'rss' | 'atom' | 'json';

@@ -1,4 +1,6 @@
 import type { EntryFilter, EntryWithSources, FeedOption } from '../../store/entry-queries.ts';
+import type { StoryReport } from '../../store/stories-read.ts';
+import { storyOutlets } from '../output/model.ts';
 import { safeHttpUrl } from '../output/xml.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderEntryMeta } from './entry-meta.ts';
@@ -17,6 +19,8 @@ export interface ReaderView {
   olderHref: string | null;
   /** Whether this is a later page (shows a link back to the newest entries). */
   paged: boolean;
+  /** `?collapse=story`: each entry stands for its story; the other reports by entry id. */
+  otherReports?: ReadonlyMap<number, StoryReport[]> | undefined;
 }
 
 const SUMMARY_CHARS = 320;
@@ -39,11 +43,12 @@ ${v.regions.map((r) => html`<option value="${r}"${sel(r.toLowerCase() === f.regi
 <option value="">All feeds</option>
 ${v.feeds.map((feed) => html`<option value="${feed.id}"${sel(feed.id === selectedFeed)}>${feed.title}</option>`)}
 </select></label>
+<label class="check"><input type="checkbox" name="collapse" value="story"${f.collapse === 'story' ? html` checked` : ''}> One per story</label>
 <button type="submit">Show</button>
 </form>
 <p class="feeds">Subscribe: <a href="${`/feed.xml${v.filterQuery}`}">RSS</a> · <a href="${`/feed.atom${v.filterQuery}`}">Atom</a> · <a href="${`/feed.json${v.filterQuery}`}">JSON Feed</a></p>
 `;
-  const main = html`${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map(renderEntry)}</ol>`}
+  const main = html`${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map((e) => renderEntry(e, v.otherReports?.get(e.id), v.otherReports !== undefined))}</ol>`}
 <nav class="pages">
 ${v.paged ? html`<a href="${`/${v.filterQuery}`}">Newest</a>` : ''}
 ${v.newerHref ? html`<a rel="prev" href="${v.newerHref}">Newer</a>` : ''}
@@ -56,7 +61,8 @@ function sel(selected: boolean): SafeHtml {
   return html`${selected ? html` selected` : ''}`;
 }
 
-function renderEntry(e: EntryWithSources): SafeHtml {
+/** `collapsed`: the entry stands for its story; `others` are the story's other reports. */
+function renderEntry(e: EntryWithSources, others: StoryReport[] | undefined, collapsed: boolean): SafeHtml {
   const href = safeHttpUrl(e.url);
   const title = e.title || '(untitled)';
   const summary = e.summary && e.summary.length > SUMMARY_CHARS ? `${e.summary.slice(0, SUMMARY_CHARS).trimEnd()}…` : e.summary;
@@ -64,6 +70,16 @@ function renderEntry(e: EntryWithSources): SafeHtml {
 <h2 dir="auto">${href ? html`<a href="${href}" rel="noopener noreferrer nofollow">${title}</a>` : title}</h2>
 ${renderEntryMeta(e, `/items/${e.id}`)}
 ${summary ? html`<p class="summary" dir="auto">${summary}</p>` : ''}
+${collapsed ? renderOtherOutlets(e, others) : ''}
 </li>
 `;
+}
+
+/** Under a collapsed entry: who else reported it (headline links), and the story's own page. */
+function renderOtherOutlets(e: EntryWithSources, others: StoryReport[] | undefined): SafeHtml {
+  const outlets = storyOutlets(others);
+  if (outlets.length === 0) return html``;
+  return html`<p class="also">Also reported by ${outlets.map(
+    (o, i) => html`${i > 0 ? ', ' : ''}${o.url ? html`<a href="${o.url}" rel="noopener noreferrer nofollow" title="${o.title ?? ''}"><bdi>${o.feedTitle}</bdi></a>` : html`<bdi>${o.feedTitle}</bdi>`}`,
+  )} · <a href="${`/stories/${e.story_id}`}">All ${outlets.length + e.sources.length} reports</a></p>`;
 }

@@ -3,6 +3,7 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { listEntries } from '../../store/entry-queries.ts';
+import { otherStoryReports } from '../../store/stories-read.ts';
 import { currentEntriesVersion } from '../entries-version.ts';
 import { filterKey, parseFeedQuery, type ListParams } from '../params.ts';
 import { filterQuery, publicBase } from '../public-url.ts';
@@ -71,7 +72,8 @@ export function registerMergedFeedRoutes(app: express.Express, deps: ApiDeps, no
 async function buildDocument(deps: ApiDeps, params: ListParams, base: string, file: string, at: Date): Promise<FeedDocument> {
   const entries = await listEntries(deps.db, params.filter, params.limit);
   const f = params.filter;
-  const scope = [f.region && `region ${f.region}`, f.q && `search “${f.q}”`, f.lang && `language ${f.lang}`, f.feedIds && `${f.feedIds.length} feed(s)`]
+  const otherReports = f.collapse === 'story' ? await otherStoryReports(deps.db, entries) : undefined;
+  const scope = [f.region && `region ${f.region}`, f.q && `search “${f.q}”`, f.lang && `language ${f.lang}`, f.feedIds && `${f.feedIds.length} feed(s)`, f.collapse && 'one entry per story']
     .filter(Boolean)
     .join(', ');
   const query = filterQuery(f, { limit: params.limit === 50 ? undefined : params.limit });
@@ -82,5 +84,6 @@ async function buildDocument(deps: ApiDeps, params: ListParams, base: string, fi
     homeUrl: `${base}/${filterQuery(f)}`,
     generatedAt: at,
     entries,
+    ...(otherReports ? { otherReports } : {}),
   };
 }

@@ -8,12 +8,14 @@ import { encodeCursor } from '../cursor.ts';
 import { filterQuery } from '../public-url.ts';
 import { renderReaderPage } from '../pages/reader.ts';
 import { renderItemNotFoundPage, renderItemPage } from '../pages/item.ts';
+import { renderStoryNotFoundPage, renderStoryPage } from '../pages/story.ts';
+import { getStory, otherStoryReports, resolveStoryId } from '../../store/stories-read.ts';
 
 const READER_CSS = readFileSync(new URL('../pages/reader.css', import.meta.url), 'utf8');
 /** An entry id as the reader links it; anything else is a page that does not exist. */
 const ITEM_ID = /^[1-9]\d{0,15}$/;
 
-/** GET / (the reader page), GET /items/:id (one entry) and their stylesheet. */
+/** GET / (the reader page), GET /items/:id (one entry), GET /stories/:id (one story) and their stylesheet. */
 export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/assets/reader.css', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(READER_CSS);
@@ -28,6 +30,7 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
     const p = parseReaderQuery(req.query);
     const [page, options] = await Promise.all([readerPage(deps.db, p), listFeedOptions(deps.db)]);
     const { entries } = page;
+    const otherReports = p.filter.collapse === 'story' ? await otherStoryReports(deps.db, entries) : undefined;
     const first = entries[0];
     const last = entries[entries.length - 1];
     const at = (e: EntryWithSources) => encodeCursor({ sortAt: e.sort_key, id: e.id });
@@ -42,6 +45,7 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
         newerHref: page.hasNewer && first ? `/${filterQuery(p.filter, { newer: at(first) })}` : null,
         olderHref: page.hasOlder && last ? `/${filterQuery(p.filter, { cursor: at(last) })}` : null,
         paged: page.paged,
+        otherReports,
       }),
     );
   });
@@ -55,6 +59,25 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
       return;
     }
     res.send(renderItemPage(entry));
+  });
+
+  // One story, every outlet's report. A merged story's id redirects to the story it joined.
+  app.get('/stories/:id', async (req, res) => {
+    const id = req.params.id;
+    const requested = ITEM_ID.test(id) && Number(id) <= Number.MAX_SAFE_INTEGER ? Number(id) : null;
+    const survivor = requested === null ? null : await resolveStoryId(deps.db, requested);
+    res.set('Cache-Control', 'no-cache');
+    if (survivor !== null && survivor !== requested) {
+      res.redirect(301, `/stories/${survivor}`);
+      return;
+    }
+    const story = survivor === null ? null : await getStory(deps.db, survivor);
+    res.type('text/html; charset=utf-8');
+    if (!story) {
+      res.status(404).send(renderStoryNotFoundPage());
+      return;
+    }
+    res.send(renderStoryPage(story));
   });
 }
 
