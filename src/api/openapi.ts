@@ -40,6 +40,13 @@ const filterParams: Json[] = [
   query('limit', 'How many entries.', { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }),
 ];
 
+/** `?collapse=story` (issue 11): on the merged feeds, /api/items and the reader page, not /api/stories. */
+const collapseParam = query(
+  'collapse',
+  'story: one entry per story (news event), its earliest report among the entries the other filters keep, with the other reports listed with it (/api/items: `story`; RSS: description and atom:link rel="related"; Atom: link rel="related"; JSON Feed: _tributary.sources).',
+  { enum: ['story'] },
+);
+
 const feedResponses = (mediaType: string): Json => ({
   '200': { description: 'The merged feed, newest first', headers: cacheHeaders, content: { [mediaType]: { schema: mediaType.endsWith('json') ? ref('JsonFeed') : { type: 'string' } } } },
   '304': { description: 'Not modified (If-None-Match / If-Modified-Since)' },
@@ -52,7 +59,7 @@ const mergedFeed = (format: string, mediaType: string, region: boolean): Json =>
   get: {
     summary: `Merged feed (${format})${region ? ' of one region' : ''}`,
     tags: ['feeds output'],
-    parameters: region ? [{ name: 'region', in: 'path', required: true, schema: { type: 'string' } }, ...filterParams.filter((p) => p.name !== 'region')] : filterParams,
+    parameters: [...(region ? [{ name: 'region', in: 'path', required: true, schema: { type: 'string' } }, ...filterParams.filter((p) => p.name !== 'region')] : filterParams), collapseParam],
     responses: feedResponses(mediaType),
   },
 });
@@ -80,6 +87,7 @@ export function openApiDocument(serverUrl?: string): Json {
           tags: ['reader'],
           parameters: [
             ...filterParams.filter((p) => p.name !== 'limit'),
+            collapseParam,
             query('cursor', 'Page token from the "Older" link: entries older than it.', { type: 'string' }),
             query('newer', 'Page token from the "Newer" link: the entries just newer than it.', { type: 'string' }),
           ],
@@ -92,6 +100,19 @@ export function openApiDocument(serverUrl?: string): Json {
           tags: ['reader'],
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { '200': htmlPage('HTML page'), '404': htmlPage('HTML page: no such entry'), ...commonErrors },
+        },
+      },
+      '/stories/{id}': {
+        get: {
+          summary: "One story (HTML): every outlet's report, earliest first, headline and link; a merged story's id redirects to the story it joined",
+          tags: ['reader'],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': htmlPage('HTML page'),
+            '301': { description: 'The story was merged into an older one: Location names it', headers: { Location: { schema: { type: 'string' } } } },
+            '404': htmlPage('HTML page: no such story'),
+            ...commonErrors,
+          },
         },
       },
       '/assets/reader.css': { get: { summary: 'Reader stylesheet', tags: ['reader'], responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } }, ...commonErrors } } },
@@ -112,6 +133,7 @@ export function openApiDocument(serverUrl?: string): Json {
             query('until', 'Only entries sorted before this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
             query('cursor', 'next_cursor of the previous page.', { type: 'string' }),
             query('story', 'Only the entries of this story (a merged story id stands for the story it was merged into).', { type: 'integer', minimum: 1 }),
+            collapseParam,
           ],
           responses: {
             '200': jsonBody('A page of items', ref('ItemPage'), { ETag: { schema: { type: 'string' } } }),
@@ -239,6 +261,32 @@ export function openApiDocument(serverUrl?: string): Json {
             language: { type: ['string', 'null'] },
             story_id: { type: 'integer', description: 'The story (news event) this entry belongs to' },
             sources: { type: 'array', items: ref('Source') },
+            story: ref('CollapsedStory'),
+          },
+        },
+        CollapsedStory: {
+          type: 'object',
+          description: 'Only with ?collapse=story: the item stands for this story; sources are its other reports (whatever the filters), earliest first, one element per report and feed carrying it, at most 100 reports',
+          required: ['id', 'sources'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'integer' },
+            sources: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['item_id', 'feed_id', 'feed_title', 'title', 'url', 'published'],
+                additionalProperties: false,
+                properties: {
+                  item_id: { type: 'integer', description: 'The other report (an item of /api/items)' },
+                  feed_id: { type: 'integer' },
+                  feed_title: { type: ['string', 'null'] },
+                  title: { type: ['string', 'null'] },
+                  url: { type: ['string', 'null'] },
+                  published: { type: ['string', 'null'], format: 'date-time' },
+                },
+              },
+            },
           },
         },
         Story: {
@@ -357,7 +405,44 @@ export function openApiDocument(serverUrl?: string): Json {
             title: { type: 'string' },
             home_page_url: { type: 'string' },
             feed_url: { type: 'string' },
-            items: { type: 'array', items: { type: 'object', required: ['id'], properties: { id: { type: 'string' }, url: { type: 'string' }, title: { type: 'string' }, content_html: { type: 'string' }, date_published: { type: 'string', format: 'date-time' } } } },
+            items: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['id'],
+                properties: {
+                  id: { type: 'string' },
+                  url: { type: 'string' },
+                  title: { type: 'string' },
+                  content_html: { type: 'string' },
+                  date_published: { type: 'string', format: 'date-time' },
+                  _tributary: {
+                    type: 'object',
+                    required: ['story_id', 'sources'],
+                    properties: {
+                      story_id: { type: 'integer', description: 'The story (news event) of the item' },
+                      sources: {
+                        type: 'array',
+                        description: "The item's feeds; with ?collapse=story followed by every other report's feeds (with item_id, title, date_published)",
+                        items: {
+                          type: 'object',
+                          required: ['feed_id', 'feed_title', 'feed_url', 'url'],
+                          properties: {
+                            feed_id: { type: 'integer' },
+                            feed_title: { type: ['string', 'null'] },
+                            feed_url: { type: ['string', 'null'] },
+                            url: { type: ['string', 'null'] },
+                            item_id: { type: 'integer' },
+                            title: { type: ['string', 'null'] },
+                            date_published: { type: 'string', format: 'date-time' },
+                          },
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
           },
         },
         SubscribedFeed: { type: 'object', required: ['id', 'url', 'status'], properties: { id: { type: 'integer' }, url: { type: 'string' }, status: { enum: ['added', 'existing'] } } },

@@ -208,6 +208,12 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     await c.call(base, 'GET', `/api/stories/${storyId}`, 200);
     await c.call(base, 'GET', '/api/stories/abc', 400);
     await c.call(base, 'GET', '/api/stories/999999', 404);
+    const collapsed = await c.call(base, 'GET', '/api/items?collapse=story', 200);
+    expect(collapsed.body.items[0].story).toEqual({ id: collapsed.body.items[0].story_id, sources: expect.any(Array) });
+    await c.call(base, 'GET', '/api/items?collapse=feed', 400);
+    await c.call(base, 'GET', `/stories/${storyId}`, 200);
+    await c.call(base, 'GET', '/stories/999999', 404);
+    await c.call(base, 'GET', '/?collapse=story', 200);
     await c.call(base, 'GET', '/', 200);
     await c.call(base, 'GET', '/?cursor=abc', 400);
     await c.call(base, 'GET', `/items/${itemId}`, 200);
@@ -220,6 +226,8 @@ describe(`OpenAPI document against real responses of every route (${backendName}
       const first = await c.call(base, 'GET', path, 200);
       await c.call(base, 'GET', path, 304, { headers: { 'if-none-match': first.headers.get('etag')! } });
       await c.call(base, 'GET', `${path}?limit=0`, 400);
+      await c.call(base, 'GET', `${path}?collapse=story`, 200);
+      await c.call(base, 'GET', `${path}?collapse=other`, 400);
     }
 
     // Meta.
