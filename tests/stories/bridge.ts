@@ -26,3 +26,28 @@ export const BRIDGE: [NewStoryEntry, NewStoryEntry, NewStoryEntry] = [
     language: 'en',
   },
 ];
+
+/**
+ * A chain of merges: P and Q are BRIDGE's first two reports; R is a third facet matching neither;
+ * S matches Q and R but not P (one name in common), so R is merged into Q; then BRIDGE's bridge
+ * matches P and Q, so Q is merged into P and R's redirect must follow it to P.
+ */
+export const CHAIN: NewStoryEntry[] = [
+  BRIDGE[0],
+  BRIDGE[1],
+  {
+    entryId: 3,
+    at: T + 5_400_000,
+    title: 'Mannheim hospital treats 12 injured from chemical accident',
+    summary: 'The university hospital in Mannheim treated 12 people with burns and breathing problems after the accident at a chemical site across the Rhine, a spokeswoman said.',
+    language: 'en',
+  },
+  {
+    entryId: 4,
+    at: T + 9_000_000,
+    title: 'BASF explosion kills 2 workers, Mannheim hospital treats 12 injured',
+    summary: 'Two workers were killed and 12 people injured in an explosion at a BASF site in Germany on Monday; the injured were taken to the university hospital in Mannheim.',
+    language: 'en',
+  },
+  { ...BRIDGE[2], entryId: 5, at: T + 10_800_000 },
+];

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDb, backendName, type TestDb } from '../helpers/db.ts';
+import { emptyItem } from '../helpers/items.ts';
+import { addFeed, startApp, type RunningApp } from '../api/helpers.ts';
+import { ingestItems } from '../../src/store/ingest.ts';
+import { CHAIN } from './bridge.ts';
+import type { NewStoryEntry } from '../../src/stories/assign.ts';
+
+/** Merges that chain (R into Q, then Q into P) through the real ingest, and what readers then see. */
+describe(`a chain of story merges (${backendName})`, () => {
+  let t: TestDb;
+  let app: RunningApp;
+
+  beforeAll(async () => {
+    t = await createTestDb();
+    app = await startApp(t.db);
+  }, 60_000);
+  afterAll(async () => {
+    await app?.close();
+    await t?.drop();
+  });
+
+  const asItem = (prefix: string, e: NewStoryEntry, i: number) =>
+    emptyItem({ guid: `${prefix}${i}`, url: `https://${prefix}.example/${i}`, title: e.title, summary: e.summary, published: new Date(e.at).toISOString() });
+
+  async function storyRows(feedId: number): Promise<Array<[number, number | null]>> {
+    const r = await t.db.query<{ id: number; merged_into: number | null }>(
+      `select s.id, s.merged_into from stories s where s.id in
+         (select e.id from entries e join entry_sources es on es.entry_id = e.id where es.feed_id = $1) order by s.id`,
+      [feedId],
+    );
+    return r.rows.map((s) => [Number(s.id), s.merged_into === null ? null : Number(s.merged_into)]);
+  }
+
+  async function membership(feedId: number): Promise<number[]> {
+    const r = await t.db.query<{ story_id: number }>(
+      `select m.story_id from story_members m join entry_sources es on es.entry_id = m.entry_id where es.feed_id = $1 order by m.entry_id`,
+      [feedId],
+    );
+    return r.rows.map((m) => Number(m.story_id));
+  }
+
+  it('keeps the oldest id through a chain of bridges, every redirect one hop to the survivor', async () => {
+    const feed = await addFeed(t.db, { url: 'https://one.example/feed', region: 'chain' });
+    const ids: number[] = [];
+    for (const [i, e] of CHAIN.entries()) {
+      const item = asItem('one', e, i);
+      await t.db.transaction((tx) => ingestItems(tx, { id: feed.id, language: 'en' }, [item], { now: new Date(e.at + 60_000), retentionDays: 0 }));
+      ids.push(Number((await t.db.query<{ id: number }>(`select id from entries where url = $1`, [item.url])).rows[0]!.id));
+      const [p, q, r] = ids;
+      // P, Q, R: three stories. S bridges Q and R: R redirects to Q. The last bridges P and Q.
+      if (i === 2) expect(await storyRows(feed.id)).toEqual([[p, null], [q, null], [r, null]]);
+      if (i === 3) expect(await storyRows(feed.id)).toEqual([[p, null], [q, null], [r, q]]);
+    }
+    const [p, q, r] = ids as [number, number, number];
+    expect(await storyRows(feed.id)).toEqual([[p, null], [q, p], [r, p]]);
+    expect(await membership(feed.id)).toEqual(ids.map(() => p));
+
+    // Readers: both merged ids answer with the survivor; the story page redirects; one story, once.
+    for (const merged of [q, r]) {
+      const story = (await (await fetch(`${app.base}/api/stories/${merged}`)).json()) as { id: number; items: Array<{ id: number }> };
+      expect(story.id).toBe(p);
+      expect(story.items.map((x) => x.id)).toEqual(ids);
+      const page = await fetch(`${app.base}/stories/${merged}`, { redirect: 'manual' });
+      expect(page.status).toBe(301);
+      expect(page.headers.get('location')).toBe(`/stories/${p}`);
+    }
+    const listed = (await (await fetch(`${app.base}/api/stories?region=chain`)).json()) as { stories: Array<{ id: number; items: unknown[] }> };
+    expect(listed.stories.map((s) => [s.id, s.items.length])).toEqual([[p, ids.length]]);
+    const collapsed = (await (await fetch(`${app.base}/api/items?region=chain&collapse=story`)).json()) as { items: Array<{ id: number; story: { sources: Array<{ item_id: number }> } }> };
+    expect(collapsed.items.map((x) => x.id)).toEqual([p]);
+    expect(collapsed.items[0]!.story.sources.map((s) => s.item_id)).toEqual(ids.slice(1));
+  });
+
+  it('is deterministic for an arrival order: one batch or one by one, the same stories', async () => {
+    const feed = await addFeed(t.db, { url: 'https://two.example/feed', region: 'chain-batch' });
+    // Times shifted past the first test's window, so the two feeds' reports never meet.
+    const later = CHAIN.map((e) => ({ ...e, at: e.at + 30 * 86_400_000 }));
+    const items = later.map((e, i) => asItem('two', e, i));
+    await t.db.transaction((tx) => ingestItems(tx, { id: feed.id, language: 'en' }, items, { now: new Date(later[4]!.at + 60_000), retentionDays: 0 }));
+    const ids = (await t.db.query<{ id: number }>(`select e.id from entries e join entry_sources es on es.entry_id = e.id where es.feed_id = $1 order by e.id`, [feed.id])).rows.map((x) => Number(x.id));
+    expect(await membership(feed.id)).toEqual(ids.map(() => ids[0]));
+    // In one batch the bridge is decided before any story is stored: Q and R are merged away in it.
+    const rows = await storyRows(feed.id);
+    expect(rows.filter(([, into]) => into === null)).toEqual([[ids[0], null]]);
+    for (const [, into] of rows.filter(([id]) => id !== ids[0])) expect(into).toBe(ids[0]);
+  });
+});
