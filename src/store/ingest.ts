@@ -37,6 +37,8 @@ export interface IngestOptions {
   retentionDays: number;
   /** Reports of one event published within this many seconds can join one story (STORY_WINDOW). */
   storyWindowSeconds?: number;
+  /** false: new entries get no story (each reads as a story of its own). Only the stories bench sets it, to measure their cost. */
+  assignStories?: boolean;
 }
 
 /** One item with everything the write path derives from it. */
@@ -190,7 +192,7 @@ async function addNewItems(
     if (entryId === undefined) return [];
     return [{ entryId, at: sortTime(p.item.published, now), title: p.item.title, summary: p.item.summary, language }];
   });
-  await assignEntryStories(tx, newEntries, opts.storyWindowSeconds ?? DEFAULT_STORY_WINDOW_SECONDS);
+  if (opts.assignStories !== false) await assignEntryStories(tx, newEntries, opts.storyWindowSeconds ?? DEFAULT_STORY_WINDOW_SECONDS);
   return { inserted, linked: fresh.length - inserted };
 }
 

@@ -1,4 +1,4 @@
-import type { StoryMember, StoryMembership } from '../stories/assign.ts';
+import { LATEST_PER_KEY, type StoryMember, type StoryMembership } from '../stories/assign.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -32,6 +32,8 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
+// Per key, the LATEST_PER_KEY entries within the window (as assign.ts's latest()): one bounded
+// backward scan of story_buckets_band from the window's end.
 const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
 from (
@@ -41,6 +43,7 @@ from (
     select b.entry_id, b.band_key from story_buckets b
     where b.band_key = q.band_key
       and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
+    order by b.at desc, b.entry_id desc limit $4
   ) b
   group by b.entry_id
 ) c
@@ -68,7 +71,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
   if (keys.length === 0) return [];
   const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
-    [keys, ats, windowSeconds],
+    [keys, ats, windowSeconds, LATEST_PER_KEY],
   );
   return r.rows.map((row) => ({
     entryId: Number(row.entry_id),

@@ -15,6 +15,18 @@ import { sameEvent, type MatchRules } from './match.ts';
 /** STORY_WINDOW's default: reports of one event come within hours, rarely after three days. */
 export const DEFAULT_STORY_WINDOW_SECONDS = 72 * 3600;
 
+/**
+ * Per band key, an entry is compared with at most this many entries: the latest within its window
+ * (up to the window's end). A key shared by hundreds of entries in the window is a common word (a
+ * daily "weather update", a name in every headline of the week); without a cap every new entry
+ * would be read back and compared with all of them, and ingest would grow with the square of such
+ * entries. Reports of one event come close together and share several keys, and a new entry is
+ * mostly the latest of its window, so the latest are the ones that matter. The store applies the
+ * same cap when it reads candidates (one backward index scan per key, stories.ts), so a batch and
+ * one-by-one arrival decide alike.
+ */
+export const LATEST_PER_KEY = 64;
+
 export interface NewStoryEntry extends StoryText {
   entryId: number;
   /** Sort time (publication clamped to first sight), ms since the epoch. */
@@ -77,11 +89,15 @@ export function assignStories(
   candidates: readonly StoryMember[],
   rules: MatchRules,
 ): StoryAssignment {
+  // Each bucket sorted by (at, entryId), so the latest entries of a window are found by bisection.
   const buckets = new Map<number, Known[]>();
   const put = (key: number, k: Known) => {
     const list = buckets.get(key);
-    if (list) list.push(k);
-    else buckets.set(key, [k]);
+    if (!list) {
+      buckets.set(key, [k]);
+      return;
+    }
+    list.splice(bisect(list, k.doc.at, k.entryId), 0, k);
   };
   // Candidates in id order, so a bucket lists older entries first whatever order the database returned.
   for (const c of [...candidates].sort((a, b) => a.entryId - b.entryId)) {
@@ -104,7 +120,7 @@ export function assignStories(
     const seen = new Set<number>();
     const matched = new Set<number>();
     for (const key of probe.bandKeys) {
-      for (const k of buckets.get(key) ?? []) {
+      for (const k of latest(buckets.get(key), e.at + rules.windowMs)) {
         if (seen.has(k.entryId)) continue;
         seen.add(k.entryId);
         if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));
@@ -121,4 +137,24 @@ export function assignStories(
   for (const m of members) m.storyId = resolve(m.storyId);
   const merges = [...redirect.keys()].map((from) => ({ from, into: resolve(from) })).sort((a, b) => a.from - b.from);
   return { members, merges };
+}
+
+/** Index of the first element after (at, entryId) in a list sorted by (at, entryId). */
+function bisect(list: readonly Known[], at: number, entryId: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = list[mid]!;
+    if (m.doc.at < at || (m.doc.at === at && m.entryId <= entryId)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The LATEST_PER_KEY entries of a bucket at or before `until`, as the store reads them. */
+function latest(list: readonly Known[] | undefined, until: number): Known[] {
+  if (!list) return [];
+  const end = bisect(list, until, Number.MAX_SAFE_INTEGER);
+  return list.slice(Math.max(0, end - LATEST_PER_KEY), end);
 }

@@ -4,7 +4,8 @@ import { emptyItem } from '../helpers/items.ts';
 import { addFeed, startApp, type RunningApp } from '../api/helpers.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
 import { CHAIN } from './bridge.ts';
-import type { NewStoryEntry } from '../../src/stories/assign.ts';
+import { LATEST_PER_KEY, storyProbe, type NewStoryEntry } from '../../src/stories/assign.ts';
+import { findStoryCandidates } from '../../src/store/stories.ts';
 
 /** Merges that chain (R into Q, then Q into P) through the real ingest, and what readers then see. */
 describe(`a chain of story merges (${backendName})`, () => {
@@ -84,5 +85,28 @@ describe(`a chain of story merges (${backendName})`, () => {
     const rows = await storyRows(feed.id);
     expect(rows.filter(([, into]) => into === null)).toEqual([[ids[0], null]]);
     for (const [, into] of rows.filter(([id]) => id !== ids[0])) expect(into).toBe(ids[0]);
+  });
+
+  it('reads back at most LATEST_PER_KEY entries per band key, the latest of the window', async () => {
+    // Recurring items share every band key: without the cap each new one would read all earlier ones.
+    const feed = await addFeed(t.db, { url: 'https://three.example/feed', region: 'recurring' });
+    const base = Date.parse('2026-06-01T00:00:00Z');
+    const n = LATEST_PER_KEY * 3;
+    const items = Array.from({ length: n }, (_, i) =>
+      emptyItem({ guid: `r${i}`, url: `https://three.example/${i}`, title: `Harbour update ${i}`, summary: `Harbour update ${i}`, published: new Date(base + i * 60_000).toISOString() }),
+    );
+    await t.db.transaction((tx) => ingestItems(tx, { id: feed.id, language: 'en' }, items, { now: new Date(base + n * 60_000), retentionDays: 0 }));
+    const probe = storyProbe({ entryId: 1e9, at: base + n * 60_000, title: `Harbour update ${n}`, summary: `Harbour update ${n}`, language: 'en' });
+    const found = await findStoryCandidates(t.db, [{ lang: probe.lang, at: base + n * 60_000, bandKeys: probe.bandKeys }], 72 * 3600);
+    const distinctKeys = new Set(probe.bandKeys).size;
+    expect(found.length).toBeGreaterThanOrEqual(LATEST_PER_KEY);
+    expect(found.length).toBeLessThanOrEqual(distinctKeys * LATEST_PER_KEY);
+    // The latest ones: every entry found is among the newest distinctKeys × LATEST_PER_KEY.
+    const ids = (await t.db.query<{ id: number }>(`select e.id from entries e join entry_sources es on es.entry_id = e.id where es.feed_id = $1 order by e.sort_at desc`, [feed.id])).rows.map((r) => Number(r.id));
+    const newest = new Set(ids.slice(0, distinctKeys * LATEST_PER_KEY));
+    for (const c of found) expect(newest.has(c.entryId)).toBe(true);
+    expect(found.map((c) => c.entryId)).toContain(ids[0]);
+    // Every item its own story (each headline has its own number).
+    expect(new Set(await membership(feed.id)).size).toBe(n);
   });
 });

@@ -1,0 +1,145 @@
+/**
+ * Cost of story assignment at ingest (issue 11: at most +25% ingest CPU per item). The real
+ * ingestItems runs with stories off and on, alternating, each run on a fresh database:
+ *   npm run bench:stories                 (embedded PGlite: the process's CPU includes the database)
+ *   DATABASE_URL=postgres://… npm run bench:stories   (server: this process's CPU plus its backend's)
+ * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both).
+ *
+ * Two workloads. "news": headline 10 and lead 40 words drawn Zipf-like from 30,000 words per
+ * language (en/it/fr/ar scripts, the 100 commonest left out as stop words), publication times
+ * spread over the story window, so tokenising, band look-ups and verification do realistic work.
+ * "recurring": every item of a feed titled "<feed> update <n>" (daily weather, rates, scores): the
+ * worst case for band buckets, where every entry shares keys with every earlier one.
+ * The ratio is to the same ingest without stories measured in the same run (never an absolute).
+ */
+import { readFileSync } from 'node:fs';
+import { createBenchDatabase } from './bench-db.ts';
+import { migrate } from '../src/store/migrate.ts';
+import { openPostgres, type Db } from '../src/store/db.ts';
+import { insertFeeds } from '../src/store/feeds.ts';
+import { ingestItems } from '../src/store/ingest.ts';
+import type { NormalisedItem } from '../src/parse/types.ts';
+
+const FEEDS = Number(process.env.FEEDS ?? 40);
+const ITEMS = Number(process.env.ITEMS ?? 50);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const NOW = new Date('2026-11-28T00:00:00Z');
+const LANGS = ['en', 'it', 'fr', 'ar'];
+
+let seed = 42;
+const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+const VOCABULARY = 30_000;
+const SKIP = 100;
+const harmonic: number[] = [];
+for (let r = 1, h = 0; r <= VOCABULARY; r++) harmonic.push((h += 1 / (r + SKIP)));
+const total = harmonic[harmonic.length - 1]!;
+const LETTERS: Record<string, string> = { en: 'abcdefghijklmnopqrstuvwxyz', it: 'abcdefghilmnopqrstuvzàèéìòù', fr: 'abcdefghijlmnopqrstuvéèêàçô', ar: 'ابتثجحخدذرزسشصضطظعغفقكلمنهوي' };
+function spell(lang: string, rank: number): string {
+  const letters = LETTERS[lang]!;
+  let w = '';
+  for (let n = rank + 7919; w.length < 4 || n > 0; n = Math.floor(n / letters.length)) w += letters[n % letters.length];
+  // Every seventh word capitalised: names and places.
+  return rank % 7 === 0 ? w[0]!.toUpperCase() + w.slice(1) : w;
+}
+function word(lang: string): string {
+  const x = random() * total;
+  let lo = 0;
+  let hi = harmonic.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (harmonic[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return spell(lang, lo);
+}
+const words = (lang: string, n: number) => Array.from({ length: n }, () => word(lang)).join(' ');
+
+function item(fields: Partial<NormalisedItem> & { guid: string; url: string; title: string; summary: string; published: string }): NormalisedItem {
+  return { updated: null, author: null, categories: [], enclosures: [], content_html: null, ...fields };
+}
+
+type Workload = Array<{ lang: string; items: NormalisedItem[] }>;
+
+const WORKLOADS: Record<string, () => Workload> = {
+  news: () =>
+    Array.from({ length: FEEDS }, (_, f) => {
+      const lang = LANGS[f % LANGS.length]!;
+      return {
+        lang,
+        items: Array.from({ length: ITEMS }, (_, i) =>
+          item({
+            guid: `f${f}-i${i}`,
+            url: `https://f${f}.example/news/${i}`,
+            title: words(lang, 10),
+            summary: words(lang, 40),
+            content_html: `<p>${words(lang, 200)}</p>`,
+            published: new Date(NOW.getTime() - random() * 72 * 3_600_000).toISOString(),
+          }),
+        ),
+      };
+    }),
+  recurring: () =>
+    Array.from({ length: FEEDS }, (_, f) => ({
+      lang: 'en',
+      items: Array.from({ length: ITEMS }, (_, i) =>
+        item({
+          guid: `f${f}-i${i}`,
+          url: `https://f${f}.example/update/${i}`,
+          title: `Harbour update ${f * ITEMS + i}`,
+          summary: `Summary of harbour update ${f * ITEMS + i}`,
+          published: new Date(NOW.getTime() - (f * ITEMS + i) * 60_000).toISOString(),
+        }),
+      ),
+    })),
+};
+
+/** CPU time (µs) of a server backend so far, from /proc: the bench runs on the database's machine. */
+function backendCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime, fields 14 and 15 of stat (11 and 12 after the command name), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+async function run(docs: Workload, stories: boolean): Promise<number> {
+  const bench = await createBenchDatabase(process.env.DATABASE_URL);
+  // One connection on the server, so its backend's CPU is all the database did for this run.
+  const db: Db = bench.kind === 'postgres' ? openPostgres(bench.env.DATABASE_URL!, 1, () => undefined) : await bench.open();
+  try {
+    await migrate(db);
+    const feeds = await insertFeeds(
+      db,
+      docs.map((d, f) => ({ url: `https://f${f}.example/feed`, language: d.lang })),
+    );
+    const byUrl = new Map(feeds.map((f) => [f.url, f.id]));
+    const ids = docs.map((_, f) => byUrl.get(`https://f${f}.example/feed`)!);
+    const pid = bench.kind === 'postgres' ? Number((await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid) : 0;
+    const server0 = pid ? backendCpuUs(pid) : 0;
+    const cpu0 = process.cpuUsage();
+    for (const [f, d] of docs.entries()) {
+      await db.transaction((tx) => ingestItems(tx, { id: ids[f]!, language: d.lang }, d.items, { now: NOW, retentionDays: 3650, assignStories: stories }));
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const server = pid ? backendCpuUs(pid) - server0 : 0;
+    return (cpu.user + cpu.system + server) / docs.reduce((n, d) => n + d.items.length, 0);
+  } finally {
+    await db.close();
+    await bench.drop();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const backend = process.env.DATABASE_URL ? 'server (client + backend CPU)' : 'embedded (process CPU, database included)';
+console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, median of ${ROUNDS} runs each`);
+for (const [name, make] of Object.entries(WORKLOADS).filter(([n]) => !process.env.WORKLOAD || n === process.env.WORKLOAD)) {
+  const docs = make();
+  await run(docs, true); // warm-up: JIT, migrations' first load
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    off.push(await run(docs, false));
+    on.push(await run(docs, true));
+  }
+  const a = median(off);
+  const b = median(on);
+  console.log(`  ${name.padEnd(9)} CPU per item: without stories ${a.toFixed(0)} µs, with ${b.toFixed(0)} µs: ${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`);
+}
