@@ -33,7 +33,7 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
 // Per key, the LATEST_PER_KEY entries within the window (as assign.ts's latest()): one bounded
-// backward scan of story_buckets_band from the window's end.
+// backward scan of story_buckets_latest (sql/010) from the window's end.
 const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
 from (

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Parser from 'rss-parser';
 import { createTestDb, backendName, type TestDb } from '../helpers/db.ts';
@@ -27,6 +27,9 @@ interface StoryJson {
   id: number;
   items: Array<{ id: number; title: string | null; url: string; sources: Array<{ feed_id: number }> }>;
 }
+
+/** .ci/run installs python3-feedparser; where it could not, the feedparser checks are skipped (rss-parser's still run). */
+const HAS_FEEDPARSER = spawnSync('/usr/bin/python3', ['-c', 'import feedparser']).status === 0;
 
 /** The served body as Python's feedparser reads it: one line of JSON per entry. */
 function feedparser(body: string): Promise<{ bozo: boolean; version: string; entries: Array<{ id: string; link: string; related: string[]; source: string | null }> }> {
@@ -145,6 +148,15 @@ describe(`?collapse=story: one entry per story (${backendName})`, () => {
     const expected = stories.map((s) => s.id);
     for (const path of ['/feed.xml', '/feed.atom']) {
       const body = await (await fetch(`${app.base}${path}?collapse=story&limit=200`)).text();
+      const rss = await new Parser().parseString(body);
+      expect(rss.items.length, path).toBe(expected.length);
+      // The other reports are named in the description/content too, inert.
+      const multi = multiOutlet()[0]!;
+      const item = rss.items.find((i) => i.link === multi.items[0]!.url)!;
+      expect(item.content).toContain('Also reported by:');
+      for (const other of multi.items.slice(1)) expect(item.content).toContain(other.url);
+      expect(body).not.toContain('<img src=x');
+      if (!HAS_FEEDPARSER) continue;
       const parsed = await feedparser(body);
       expect(parsed.bozo, path).toBe(false);
       expect(parsed.entries.length, path).toBe(expected.length);
@@ -157,14 +169,6 @@ describe(`?collapse=story: one entry per story (${backendName})`, () => {
         // RSS keeps one <source>, the item's own feed (feedparser would keep only the last of several).
         if (path === '/feed.xml') expect(e.source).toMatch(/^https:\/\/\w+\.example\/feed$/);
       }
-      const rss = await new Parser().parseString(body);
-      expect(rss.items.length, path).toBe(expected.length);
-      // The other reports are named in the description/content too, inert.
-      const multi = multiOutlet()[0]!;
-      const item = rss.items.find((i) => i.link === multi.items[0]!.url)!;
-      expect(item.content).toContain('Also reported by:');
-      for (const other of multi.items.slice(1)) expect(item.content).toContain(other.url);
-      expect(body).not.toContain('<img src=x');
     }
   });
 
@@ -190,11 +194,14 @@ describe(`?collapse=story: one entry per story (${backendName})`, () => {
   it('collapses the per-region feeds too', async () => {
     const levantStories = ((await (await fetch(`${app.base}/api/stories?region=levant&limit=200`)).json()) as { stories: StoryJson[] }).stories;
     const body = await (await fetch(`${app.base}/regions/levant/feed.atom?collapse=story&limit=200`)).text();
-    const parsed = await feedparser(body);
-    expect(parsed.bozo).toBe(false);
-    expect(parsed.entries.length).toBe(levantStories.length);
-    const plain = await feedparser(await (await fetch(`${app.base}/regions/levant/feed.atom?limit=200`)).text());
-    expect(plain.entries.length).toBeGreaterThan(parsed.entries.length);
+    const plainBody = await (await fetch(`${app.base}/regions/levant/feed.atom?limit=200`)).text();
+    const parsed = await new Parser().parseString(body);
+    expect(parsed.items.length).toBe(levantStories.length);
+    expect((await new Parser().parseString(plainBody)).items.length).toBeGreaterThan(parsed.items.length);
+    if (!HAS_FEEDPARSER) return;
+    const fp = await feedparser(body);
+    expect(fp.bozo).toBe(false);
+    expect(fp.entries.length).toBe(levantStories.length);
   });
 
   it('shows one entry per story on the reader page, linking every outlet and the story page', async () => {
