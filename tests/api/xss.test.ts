@@ -114,4 +114,37 @@ describe(`hostile content arriving through a feed (${backendName})`, () => {
     expect(page).toContain('&quot;&gt;&lt;svg onload=alert(1)&gt;');
     expect(page).toContain('<bdi>&lt;script&gt;alert(&#39;feed&#39;)&lt;/script&gt;</bdi>');
   });
+
+  it('is escaped in collapsed stories: the other outlets listed under an entry, and the story page', async () => {
+    // One event reported by two hostile outlets, their names and headlines carrying markup.
+    const at = new Date(Date.now() - 3_600_000);
+    const headline = (n: number) => `Explosion at BASF Ludwigshafen plant kills 2 workers <script>alert('h${n}')</script>`;
+    const lead = 'An explosion killed 2 workers at the BASF chemical plant in Ludwigshafen on Monday, the company and the fire brigade said.';
+    const storyIds = new Set<number>();
+    for (const n of [1, 2]) {
+      const feed = await addFeed(t.db, { url: `https://evil${n}.example/feed`, title: `<img src=x onerror=alert('o${n}')>`, language: 'en' });
+      await ingest(t.db, feed, [{ guid: `s${n}`, url: `https://evil${n}.example/s?x="><script>alert(${n})</script>`, title: headline(n), summary: lead, published: new Date(at.getTime() + n * 60_000).toISOString(), updated: null, author: null, categories: [], enclosures: [], content_html: null }]);
+      const api = (await (await fetch(`${app.base}/api/items?feed=${feed.id}`)).json()) as { items: Array<{ story_id: number }> };
+      storyIds.add(api.items[0]!.story_id);
+    }
+    // The two reports are one story, so each collapsed output lists the other outlet.
+    expect(storyIds.size).toBe(1);
+    const [storyId] = [...storyIds];
+    for (const path of ['/?collapse=story', `/stories/${storyId}`, '/feed.xml?collapse=story', '/feed.atom?collapse=story', '/feed.json?collapse=story']) {
+      const res = await fetch(`${app.base}${path}`);
+      expect(res.status, path).toBe(200);
+      const body = await res.text();
+      expectInert(body, path);
+      expect(body, path).not.toContain('<img src=x');
+      if (path.startsWith('/?') || path.startsWith('/stories')) {
+        expect(res.headers.get('content-security-policy')).toMatch(/script-src 'none'/);
+        expect(body, path).toContain('&lt;img src=x onerror=alert(&#39;o');
+      }
+    }
+    // What a feed reader renders from the RSS description is inert too.
+    const rss = await new Parser().parseString(await (await fetch(`${app.base}/feed.xml?collapse=story`)).text());
+    const item = rss.items.find((i) => i.title === headline(1))!;
+    expect(item.content).toContain('Also reported by:');
+    expectInert(item.content!.replace(/&[a-z#0-9]+;/gi, ''), 'RSS description as HTML');
+  });
 });

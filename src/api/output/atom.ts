@@ -41,7 +41,7 @@ function renderEntry(e: EntryWithSources, outlets?: StoryOutlet[]): string {
   if (link) parts.push(`<link rel="alternate" type="text/html" href="${escapeXml(link)}"/>`);
   // A collapsed story's other outlets, one related link each (RFC 4287 allows any number).
   for (const o of outlets ?? []) {
-    if (o.url) parts.push(`<link rel="related" type="text/html" href="${escapeXml(o.url)}" title="${escapeXml(o.feedTitle)}"/>`);
+    if (o.url) parts.push(`<link rel="related" type="text/html" href="${escapeXml(o.url)}"/>`);
   }
   const published = validDate(e.published_at) ?? validDate(e.sort_at) ?? new Date(0);
   const updated = validDate(entryUpdated(e)) ?? published;

@@ -50,7 +50,7 @@ function renderItem(e: EntryWithSources, outlets?: StoryOutlet[]): string {
   // reads, which would credit the item to another outlet. They are listed in the description, and
   // each as an atom:link rel="related" (feedparser and rss-parser both expose these as links).
   for (const o of outlets ?? []) {
-    if (o.url) parts.push(`<atom:link rel="related" type="text/html" href="${escapeXml(o.url)}" title="${escapeXml(o.feedTitle)}"/>`);
+    if (o.url) parts.push(`<atom:link rel="related" type="text/html" href="${escapeXml(o.url)}"/>`);
   }
   parts.push('</item>');
   return parts.join('\n');
