@@ -65,6 +65,9 @@ function keyWords(features: ReadonlyMap<string, number>): string[] {
   return words;
 }
 
+/** At most this many holders of one band key are compared with a new entry (the most recent). */
+const BUCKET_SCAN_LIMIT = 48;
+
 interface Known {
   entryId: number;
   storyId: number;
@@ -104,7 +107,11 @@ export function assignStories(
     const seen = new Set<number>();
     const matched = new Set<number>();
     for (const key of probe.bandKeys) {
-      for (const k of buckets.get(key) ?? []) {
+      const list = buckets.get(key) ?? [];
+      // The newest few of a crowded bucket only (the store bounds its look-up the same way):
+      // comparing every new entry with every holder of a common key is quadratic.
+      for (let j = list.length - 1; j >= Math.max(0, list.length - BUCKET_SCAN_LIMIT); j--) {
+        const k = list[j]!;
         if (seen.has(k.entryId)) continue;
         seen.add(k.entryId);
         if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));
