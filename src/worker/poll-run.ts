@@ -57,17 +57,10 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
   // Feeds handed back (paused host, waited too long) or failing again must not be claimed again in this run.
   const excluded: number[] = [];
   const databaseFailures = new Map<number, number>();
+  // The last poll of each feed: one polled again after a database error counts once, as its retry.
+  const lastPoll = new Map<number, FeedPollSummary>();
   const count = (s: FeedPollSummary) => {
-    totals.feeds++;
-    if (s.outcome === 'ok') totals.ok++;
-    else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
-    else if (s.outcome === 'lease-lost') totals.leaseLost++;
-    else if (s.outcome === 'host-paused') totals.skipped++;
-    else totals.failed++;
-    if (s.errorKind === 'database') totals.databaseErrors++;
-    totals.inserted += s.inserted;
-    totals.linked += s.linked;
-    totals.updated += s.updated;
+    lastPoll.set(s.feedId, s);
     o.onFeed?.(s);
   };
   const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
@@ -110,7 +103,12 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     work: async (feed) => {
       const s = await pollFeed(d, feed);
       count(s);
-      if (s.errorKind !== 'database') return;
+      // Polled once per run: a cut-off ahead of the poll's own time (refresh) or a feed polled again
+      // before the run's next claim would otherwise be claimed again and again.
+      if (s.errorKind !== 'database') {
+        excluded.push(feed.id);
+        return;
+      }
       // Nothing of this poll was stored: hand the lease back so the feed is polled again soon (in
       // this run, once). If the database is still gone, the lease runs out instead.
       const failures = (databaseFailures.get(feed.id) ?? 0) + 1;
@@ -121,6 +119,18 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
       });
     },
   });
+  for (const s of lastPoll.values()) {
+    totals.feeds++;
+    if (s.outcome === 'ok') totals.ok++;
+    else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
+    else if (s.outcome === 'lease-lost') totals.leaseLost++;
+    else if (s.outcome === 'host-paused') totals.skipped++;
+    else totals.failed++;
+    if (s.errorKind === 'database') totals.databaseErrors++;
+    totals.inserted += s.inserted;
+    totals.linked += s.linked;
+    totals.updated += s.updated;
+  }
   totals.durationMs = Date.now() - started;
   return totals;
 }
