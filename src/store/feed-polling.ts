@@ -141,6 +141,46 @@ export async function finishPollUnchanged(q: Queryable, p: PollUnchanged): Promi
   return finishPollUnchanged(q, { ...p, newUrl: null });
 }
 
+const FINISH_UNCHANGED_BATCH = `
+update feeds f set
+  etag = coalesce(x.etag, f.etag), last_modified = coalesce(x.last_modified, f.last_modified),
+  last_fetched_at = now(), last_status = x.status, last_error = null, last_error_kind = null,
+  error_count = 0, first_error_at = null, poll_interval_s = x.interval_s, next_poll_at = x.next_poll_at,
+  moved_to = x.moved_to, moved_seen = x.moved_seen,
+  lease_owner = null, lease_until = null
+from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::text[], $9::int[])
+  as x(id, owner, etag, last_modified, status, interval_s, next_poll_at, moved_to, moved_seen)
+where f.id = x.id and f.lease_owner = x.owner
+returning f.id`;
+
+/**
+ * finishPollUnchanged for many feeds in one statement (a warm round is mostly 304s: one UPDATE per
+ * feed was most of its cost). Answers, per poll in order, whether its lease was still held; a feed
+ * whose lease another worker took is left as that worker wrote it. A confirmed move (newUrl) may
+ * collide with another feed's URL, so those go one by one through finishPollUnchanged.
+ */
+export async function finishPollsUnchanged(q: Queryable, polls: readonly PollUnchanged[]): Promise<boolean[]> {
+  const plain = polls.filter((p) => !p.newUrl);
+  const held = new Set<number>();
+  if (plain.length > 0) {
+    const r = await q.query<{ id: number }>(FINISH_UNCHANGED_BATCH, [
+      plain.map((p) => p.id),
+      plain.map((p) => p.owner),
+      plain.map((p) => p.etag),
+      plain.map((p) => p.lastModified),
+      plain.map((p) => p.status),
+      plain.map((p) => p.intervalSeconds),
+      plain.map((p) => p.nextPollAt.toISOString()),
+      plain.map((p) => p.movedTo),
+      plain.map((p) => p.movedSeen),
+    ]);
+    for (const row of r.rows) held.add(Number(row.id));
+  }
+  const moved = new Map<PollUnchanged, boolean>();
+  for (const p of polls) if (p.newUrl) moved.set(p, await finishPollUnchanged(q, p));
+  return polls.map((p) => moved.get(p) ?? held.has(p.id));
+}
+
 /** Hands claimed feeds back without polling them (shutdown, paused host). */
 export async function releaseFeeds(q: Queryable, ids: number[], owner: string, nextPollAt: Date | null): Promise<void> {
   if (ids.length === 0) return;

@@ -2,6 +2,7 @@ import type { NormalisedItem } from '../parse/types.ts';
 import { commitChange } from './change-seq.ts';
 import type { Db } from './db.ts';
 import { finishPollSuccess, type PollSuccess } from './feed-polling.ts';
+import { retryOnConflict } from './retry-conflict.ts';
 import { ingestItems, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
 
 export interface PolledItems {
@@ -34,19 +35,3 @@ export async function recordPolledItems(db: Db, p: PolledItems): Promise<IngestR
 }
 
 class LeaseLost extends Error {}
-
-/**
- * Two workers editing one shared entry (a syndicated story) can deadlock or hit a serialization
- * failure; PostgreSQL aborts one of them, which is safe to run again.
- */
-async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (i >= attempts || (code !== '40P01' && code !== '40001')) throw err;
-      await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
-    }
-  }
-}

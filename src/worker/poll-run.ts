@@ -1,8 +1,10 @@
 import { retryWhileUnavailable } from '../store/db.ts';
-import { claimDueFeeds, extendLeases, releaseFeeds } from '../store/feed-polling.ts';
+import { claimDueFeeds, extendLeases, finishPollsUnchanged, releaseFeeds } from '../store/feed-polling.ts';
+import { retryOnConflict } from '../store/retry-conflict.ts';
+import { groupCommit } from './group-commit.ts';
 import type { FeedRow } from '../store/feeds.ts';
 import { dispatch } from './dispatcher.ts';
-import { pollFeed, type FeedPollSummary, type PollDeps } from './poll-feed.ts';
+import { pollFeed, type FeedPollSummary, type PollDeps, type PollWrites } from './poll-feed.ts';
 
 /** How a process polls: from the configuration (FETCH_CONCURRENCY, POLL_BATCH_SIZE, LEASE_SECONDS). */
 export interface PollSettings {
@@ -46,6 +48,9 @@ const DATABASE_RETRIES = 1;
 /** How long handing a lease back after a database error may retry (a terminated backend reconnects at once). */
 const RELEASE_RETRY_MS = 3000;
 
+/** Most outcomes one set-based write records. */
+const MAX_WRITE_BATCH = 200;
+
 /** Claims feeds in batches and polls them until none is left to claim (or stop is asked). */
 export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTotals> {
   const started = Date.now();
@@ -64,6 +69,9 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     o.onFeed?.(s);
   };
   const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
+  const writes: PollWrites = {
+    unchanged: groupCommit((polls) => retryOnConflict(() => finishPollsUnchanged(d.db, polls)), MAX_WRITE_BATCH),
+  };
 
   await dispatch<FeedRow>({
     concurrency: o.concurrency,
@@ -101,7 +109,7 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     },
     abandon: (feeds) => releaseFeeds(d.db, ids(feeds), d.owner, null),
     work: async (feed) => {
-      const s = await pollFeed(d, feed);
+      const s = await pollFeed(d, feed, writes);
       count(s);
       // Polled once per run: a cut-off ahead of the poll's own time (refresh) or a feed polled again
       // before the run's next claim would otherwise be claimed again and again.
