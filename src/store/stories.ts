@@ -37,7 +37,7 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
  * them, so ingest grew with the square of the window's entries (the bench farm's small vocabulary
  * made a cold poll of 1,000×50 take minutes). Reports of one event come close together in time.
  */
-export const BUCKET_SIDE_LIMIT = 8;
+export const BUCKET_SIDE_LIMIT = 4;
 
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).

@@ -66,7 +66,7 @@ function keyWords(features: ReadonlyMap<string, number>): string[] {
 }
 
 /** At most this many holders of one band key are compared with a new entry (the most recent). */
-const BUCKET_SCAN_LIMIT = 24;
+const BUCKET_SCAN_LIMIT = 12;
 
 interface Known {
   entryId: number;

@@ -6,7 +6,7 @@ import type { FetchFailed } from '../fetch/types.ts';
 import type { ParsedFeed } from '../parse/types.ts';
 import { FeedParseError } from '../parse/types.ts';
 import type { IngestResult } from '../store/ingest.ts';
-import { recordPolledItems } from '../store/record-poll.ts';
+import { recordPolledItems, type PolledItems } from '../store/record-poll.ts';
 import { finishPollFailure, finishPollUnchanged, pauseHost, type PollUnchanged } from '../store/feed-polling.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -64,10 +64,12 @@ const EMPTY: IngestResult = { inserted: 0, linked: 0, updated: 0, unchanged: 0, 
 export interface PollWrites {
   /** A 304 or an unchanged body; false when the lease was lost. */
   unchanged(p: PollUnchanged): Promise<boolean>;
+  /** A parsed document: its items and the feed's new state in one transaction; null when the lease was lost. */
+  items(p: PolledItems): Promise<IngestResult | null>;
 }
 
 export function directWrites(db: Db): PollWrites {
-  return { unchanged: (p) => finishPollUnchanged(db, p) };
+  return { unchanged: (p) => finishPollUnchanged(db, p), items: (p) => recordPolledItems(db, p) };
 }
 
 /** Fetch → parse → store for one claimed feed. Never throws: every failure is recorded on the feed. */
@@ -140,7 +142,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
     const language = parsed.feed.language ?? null;
 
     // Entries and the feed's new validators in one transaction (src/store), the change sequence after commit.
-    const outcome = await recordPolledItems(d.db, {
+    const outcome = await writes.items({
       feed: { id: feed.id, language: feed.language ?? language },
       items: parsed.items,
       ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds },

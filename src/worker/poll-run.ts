@@ -1,5 +1,6 @@
 import { retryWhileUnavailable } from '../store/db.ts';
 import { claimDueFeeds, extendLeases, finishPollsUnchanged, releaseFeeds } from '../store/feed-polling.ts';
+import { recordPolls, type PolledItems } from '../store/record-poll.ts';
 import { retryOnConflict } from '../store/retry-conflict.ts';
 import { groupCommit } from './group-commit.ts';
 import type { FeedRow } from '../store/feeds.ts';
@@ -50,6 +51,8 @@ const RELEASE_RETRY_MS = 3000;
 
 /** Most outcomes one set-based write records. */
 const MAX_WRITE_BATCH = 200;
+/** Most feeds' documents one ingest transaction stores (at 50 items each, a few thousand rows). */
+const MAX_INGEST_BATCH = 32;
 
 /** Claims feeds in batches and polls them until none is left to claim (or stop is asked). */
 export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTotals> {
@@ -69,8 +72,15 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     o.onFeed?.(s);
   };
   const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
+  // Polls that finish close together are written together: one set-based statement per table.
+  const ingest = groupCommit((polls: PolledItems[]) => recordPolls(d.db, polls), MAX_INGEST_BATCH);
   const writes: PollWrites = {
     unchanged: groupCommit((polls) => retryOnConflict(() => finishPollsUnchanged(d.db, polls)), MAX_WRITE_BATCH),
+    items: async (p) => {
+      const r = await ingest(p);
+      if (r instanceof Error) throw r;
+      return r;
+    },
   };
 
   await dispatch<FeedRow>({

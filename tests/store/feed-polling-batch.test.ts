@@ -13,7 +13,7 @@ describe(`finishPollsUnchanged (${backendName})`, () => {
     await t?.drop();
   });
 
-  const row = async (id: number) => (await t.db.query<FeedRow>(`select * from feeds where id = $1`, [id])).rows[0]!;
+  const row = async (id: number) => (await t.db.query<FeedRow & { lease_owner: string | null }>(`select * from feeds where id = $1`, [id])).rows[0]!;
   const unchanged = (id: number, over: Partial<PollUnchanged> = {}): PollUnchanged => ({
     id, owner: 'worker-a', status: 304, etag: `"e${id}"`, lastModified: null, intervalSeconds: 900,
     nextPollAt: new Date(Date.now() + 900_000), movedTo: null, movedSeen: 0, newUrl: null, ...over,
