@@ -51,8 +51,18 @@ const RELEASE_RETRY_MS = 3000;
 
 /** Most outcomes one set-based write records. */
 const MAX_WRITE_BATCH = 200;
-/** Most feeds' documents one ingest transaction stores (at 50 items each, a few thousand rows). */
-const MAX_INGEST_BATCH = 32;
+/**
+ * Most feeds' documents one ingest transaction stores. Per item the work is the same whatever the
+ * batch; a larger batch saves round trips but holds more parsed documents and story candidates at
+ * once (32 feeds' candidates took tens of MB in one result).
+ */
+const MAX_INGEST_BATCH = 8;
+/**
+ * Two ingest transactions at once: one inserts its entries while the other holds the story lock
+ * (stories-ingest.ts), so the database and this thread's story matching overlap. More would only
+ * queue on that lock.
+ */
+const INGESTS_IN_FLIGHT = 2;
 
 /** Claims feeds in batches and polls them until none is left to claim (or stop is asked). */
 export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTotals> {
@@ -73,7 +83,7 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
   };
   const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
   // Polls that finish close together are written together: one set-based statement per table.
-  const ingest = groupCommit((polls: PolledItems[]) => recordPolls(d.db, polls), MAX_INGEST_BATCH);
+  const ingest = groupCommit((polls: PolledItems[]) => recordPolls(d.db, polls), MAX_INGEST_BATCH, INGESTS_IN_FLIGHT);
   const writes: PollWrites = {
     unchanged: groupCommit((polls) => retryOnConflict(() => finishPollsUnchanged(d.db, polls)), MAX_WRITE_BATCH),
     items: async (p) => {

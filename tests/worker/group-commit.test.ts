@@ -42,3 +42,29 @@ describe('groupCommit', () => {
     await add.drain();
   });
 });
+
+describe('groupCommit with two flushes in flight', () => {
+  it('starts a second batch while the first is running, never a third', async () => {
+    const running: number[][] = [];
+    let maxRunning = 0;
+    const releases: Array<() => void> = [];
+    const add = groupCommit(async (items: number[]) => {
+      running.push(items);
+      maxRunning = Math.max(maxRunning, running.length);
+      await new Promise<void>((r) => releases.push(r));
+      running.splice(running.indexOf(items), 1);
+      return items;
+    }, 2, 2);
+    const all = [1, 2, 3, 4, 5, 6].map(add);
+    await new Promise((r) => setImmediate(r));
+    expect(running).toEqual([[1, 2], [3, 4]]);
+    while (releases.length > 0) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setImmediate(r));
+    while (releases.length > 0) releases.shift()!();
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(maxRunning).toBe(2);
+  });
+});
