@@ -71,7 +71,7 @@ const BUCKET_SCAN_LIMIT = 12;
 interface Known {
   entryId: number;
   storyId: number;
-  doc: StoryDoc;
+  readonly doc: StoryDoc;
 }
 
 export function assignStories(
@@ -88,7 +88,15 @@ export function assignStories(
   };
   // Candidates in id order, so a bucket lists older entries first whatever order the database returned.
   for (const c of [...candidates].sort((a, b) => a.entryId - b.entryId)) {
-    const known: Known = { entryId: c.entryId, storyId: c.storyId, doc: { lang: c.lang, at: c.at, features: decodeFeatures(c.features) } };
+    // Features are decoded on first comparison: most candidates of a crowded key are never compared.
+    let doc: StoryDoc | null = null;
+    const known: Known = {
+      entryId: c.entryId,
+      storyId: c.storyId,
+      get doc() {
+        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatures(c.features) });
+      },
+    };
     for (const key of c.bandKeys) put(key, known);
   }
 
