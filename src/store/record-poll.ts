@@ -48,10 +48,8 @@ export async function recordPolls(db: Db, polls: readonly PolledItems[]): Promis
       ),
     );
   } catch (err) {
-    if (polls.length === 1 || isDbUnavailable(err)) {
-      if (isDbUnavailable(err)) throw err;
-      return [err instanceof Error ? err : new Error(String(err))];
-    }
+    if (isDbUnavailable(err)) throw err;
+    if (polls.length === 1) return [err instanceof Error ? err : new Error(String(err))];
     const one: RecordedPoll[] = [];
     for (const p of polls) one.push((await recordPolls(db, [p]))[0]!);
     return one;

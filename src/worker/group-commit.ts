@@ -5,11 +5,7 @@
  * during a round trip, and an idle poller adds no delay (a lone write goes at the end of the
  * current turn).
  */
-export interface GroupCommit<I, R> {
-  (item: I): Promise<R>;
-  /** Resolves once everything handed in so far has been written (or failed). */
-  drain(): Promise<void>;
-}
+export type GroupCommit<I, R> = (item: I) => Promise<R>;
 
 /** `flush` answers one result per item, in order; if it throws, every item of that batch fails with it. */
 export function groupCommit<I, R>(flush: (items: I[]) => Promise<R[]>, maxBatch: number, maxInFlight = 1): GroupCommit<I, R> {
@@ -35,18 +31,12 @@ export function groupCommit<I, R>(flush: (items: I[]) => Promise<R[]>, maxBatch:
     }
   };
 
-  const add = ((item: I) =>
+  return (item: I) =>
     new Promise<R>((resolve, reject) => {
       pending.push({ item, resolve, reject });
       if (inFlight.size < maxInFlight && !scheduled) {
         scheduled = true;
         setImmediate(run);
       }
-    })) as GroupCommit<I, R>;
-  add.drain = async () => {
-    while (inFlight.size > 0 || pending.length > 0 || scheduled) {
-      await (inFlight.size > 0 ? Promise.all(inFlight) : new Promise((r) => setImmediate(r)));
-    }
-  };
-  return add;
+    });
 }

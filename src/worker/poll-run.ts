@@ -72,7 +72,7 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     inserted: 0, linked: 0, updated: 0, durationMs: 0,
   };
   const shouldStop = o.shouldStop ?? (() => false);
-  // Feeds handed back (paused host, waited too long) or failing again must not be claimed again in this run.
+  // Feeds polled, handed back (paused host, waited too long) or failing again must not be claimed again in this run.
   const excluded: number[] = [];
   const databaseFailures = new Map<number, number>();
   // The last poll of each feed: one polled again after a database error counts once, as its retry.
