@@ -73,6 +73,18 @@ describe(`recordPolls (${backendName})`, () => {
     expect(again.map((r) => (r instanceof Error || r === null ? r : r.unchanged))).toEqual([2, 2]);
   });
 
+  it('a batch one feed makes fail is written again feed by feed: that feed fails alone', async () => {
+    const [good, bad] = await insertFeeds(t.db, [{ url: 'https://good.example/feed' }, { url: 'https://bad.example/feed' }]);
+    await t.db.query(`update feeds set lease_owner = 'worker-a' where id = any($1::int[])`, [[good!.id, bad!.id]]);
+    const broken = polled(bad!, [newsItem(21)]);
+    broken.poll.intervalSeconds = Number.NaN; // not an integer: the feeds statement fails
+    const results = await recordPolls(t.db, [polled(good!, [newsItem(20)]), broken]);
+    expect(results[0]).toEqual({ inserted: 1, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 });
+    expect(results[1]).toBeInstanceOf(Error);
+    const stored = await t.db.query<{ feed_id: number }>(`select feed_id from entry_sources where feed_id = any($1::int[])`, [[good!.id, bad!.id]]);
+    expect(stored.rows.map((r) => Number(r.feed_id))).toEqual([good!.id]);
+  });
+
   it('moves the change sequence once per committed batch with new entries', async () => {
     const [a, b] = await insertFeeds(t.db, [{ url: 'https://seq-a.example/feed' }, { url: 'https://seq-b.example/feed' }]);
     await t.db.query(`update feeds set lease_owner = 'worker-a' where id = any($1::int[])`, [[a!.id, b!.id]]);
