@@ -73,6 +73,7 @@ async function run(mode: RunMode): Promise<number> {
 async function listen(rt: Runtime, config: Config, shutdown: AbortSignal): Promise<Server> {
   const app = createApp({
     db: rt.db,
+    readDb: rt.readDb,
     config,
     logger: rt.logger,
     metrics: rt.metrics,
