@@ -1,4 +1,4 @@
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -30,7 +30,7 @@ export interface WorkersRound {
   newEntries: number;
   claims: { count: number; emptyShare: number; rowsPerClaim: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
   /** Sampled active backends of the bench database, and how many of those samples waited on a lock. */
-  activity: { samples: number; lockWaitShare: number; lwlockShare: number; topWaits: string[] };
+  activity: { samples: number; lockWaitShare: number; lwlockShare: number; topWaits: string[]; postgresCpuSeconds: number };
   cpuSeconds: number;
   usage: ChildUsage[];
 }
@@ -38,7 +38,7 @@ export interface WorkersRound {
 export interface WorkersResult {
   feeds: number;
   hosts: number;
-  cold: { wallMs: number; entries: number };
+  cold: { wallMs: number; entries: number; workerCpuSeconds: number; postgresCpuSeconds: number };
   rounds: WorkersRound[];
 }
 
@@ -52,7 +52,23 @@ interface ClaimChildResult {
 
 const pct = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
 
-/** Samples pg_stat_activity of one database until stopped. */
+/** CPU seconds a process has used (Linux /proc; NaN when PostgreSQL runs elsewhere). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Samples pg_stat_activity of one database until stopped: wait events of active backends, and the
+ * CPU of every backend of the database (from /proc, when the server runs on this machine; a
+ * backend first seen during the round counts from 0). Other sessions' databases are not counted;
+ * PostgreSQL's shared processes (WAL writer, checkpointer) are not either.
+ */
 function sampleActivity(url: string, database: string) {
   const client = new pg.Client({ connectionString: url });
   let stop = false;
@@ -60,15 +76,22 @@ function sampleActivity(url: string, database: string) {
   let lock = 0;
   let lwlock = 0;
   const waits = new Map<string, number>();
+  const cpu = new Map<number, { first: number; last: number }>();
   const done = (async () => {
     await client.connect();
     while (!stop) {
-      const r = await client.query<{ t: string | null; e: string | null }>(
-        `select wait_event_type as t, wait_event as e from pg_stat_activity
-         where datname = $1 and state = 'active' and pid <> pg_backend_pid()`,
+      const r = await client.query<{ pid: number; active: boolean; t: string | null; e: string | null }>(
+        `select pid, state = 'active' as active, wait_event_type as t, wait_event as e from pg_stat_activity
+         where datname = $1 and pid <> pg_backend_pid()`,
         [database],
       );
       for (const row of r.rows) {
+        const used = cpuSeconds(row.pid);
+        const seen = cpu.get(row.pid);
+        if (seen) seen.last = used;
+        else cpu.set(row.pid, { first: samples === 0 ? used : 0, last: used });
+      }
+      for (const row of r.rows.filter((x) => x.active)) {
         samples++;
         if (row.t === 'Lock') lock++;
         if (row.t === 'LWLock') lwlock++;
@@ -82,7 +105,8 @@ function sampleActivity(url: string, database: string) {
     stop = true;
     await done;
     const topWaits = [...waits.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, n]) => `${k} ${n}`);
-    return { samples, lockWaitShare: samples ? lock / samples : 0, lwlockShare: samples ? lwlock / samples : 0, topWaits };
+    const postgresCpuSeconds = [...cpu.values()].reduce((a, c) => a + (c.last - c.first), 0);
+    return { samples, lockWaitShare: samples ? lock / samples : 0, lwlockShare: samples ? lwlock / samples : 0, topWaits, postgresCpuSeconds };
   };
 }
 
@@ -184,7 +208,7 @@ export async function workersPhase(
       log(`workers ${o.feeds} feeds: ${w} worker${w === 1 ? '' : 's'}`);
       rounds.push(await round(db, url, farm, w, env, dir));
     }
-    return { feeds: o.feeds, hosts, cold: { wallMs: cold.wallMs, entries: cold.newEntries }, rounds };
+    return { feeds: o.feeds, hosts, cold: { wallMs: cold.wallMs, entries: cold.newEntries, workerCpuSeconds: cold.cpuSeconds, postgresCpuSeconds: cold.activity.postgresCpuSeconds }, rounds };
   } finally {
     await farm.close();
     await db.drop().catch(() => undefined);
@@ -201,11 +225,13 @@ export function renderWorkers(r: WorkersResult): string {
   const lines = [
     `## Many workers: ${r.feeds.toLocaleString('en-US')} feeds on ${r.hosts} loopback addresses`,
     '',
-    `Cold load (all workers at once): ${f1(r.cold.wallMs / 1000)} s, ${r.cold.entries.toLocaleString('en-US')} entries. ` +
+    `Cold load (all workers at once): ${f1(r.cold.wallMs / 1000)} s, ${r.cold.entries.toLocaleString('en-US')} entries; ` +
+      `worker CPU ${f1(r.cold.workerCpuSeconds)} s, PostgreSQL backends' CPU ${f1(r.cold.postgresCpuSeconds)} s ` +
+      `(${f0(r.cold.entries / r.cold.postgresCpuSeconds)} new entries per PostgreSQL CPU second). ` +
       'Then one round per worker count: every feed due, 5 % of feeds with 2 new items, the rest 304.',
     '',
-    '| workers | wall s | feeds/s | × 1 worker | polled per worker | once each | claims | empty | rows/claim | claim p50 / p95 / p99 / max ms | lock-wait samples | LWLock samples | top waits | worker CPU s |',
-    '| ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: |',
+    '| workers | wall s | feeds/s | × 1 worker | polled per worker | once each | claims | empty | rows/claim | claim p50 / p95 / p99 / max ms | lock-wait samples | LWLock samples | top waits | worker CPU s | PostgreSQL CPU s |',
+    '| ---: | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: |',
     ...r.rounds.map((x) =>
       [
         x.workers, f1(x.wallMs / 1000), f0(x.feedsPerSec), base ? `${(x.feedsPerSec / base.feedsPerSec).toFixed(2)}×` : '',
@@ -213,7 +239,7 @@ export function renderWorkers(r: WorkersResult): string {
         x.missed === 0 && x.extraRequests === 0 ? 'yes' : `**no**: ${x.missed} missed, ${x.extraRequests} extra`,
         x.claims.count, pc(x.claims.emptyShare), f1(x.claims.rowsPerClaim),
         `${f1(x.claims.p50Ms)} / ${f1(x.claims.p95Ms)} / ${f1(x.claims.p99Ms)} / ${f1(x.claims.maxMs)}`,
-        `${pc(x.activity.lockWaitShare)} of ${x.activity.samples}`, pc(x.activity.lwlockShare), x.activity.topWaits.join(', ') || '—', f1(x.cpuSeconds),
+        `${pc(x.activity.lockWaitShare)} of ${x.activity.samples}`, pc(x.activity.lwlockShare), x.activity.topWaits.join(', ') || '—', f1(x.cpuSeconds), f1(x.activity.postgresCpuSeconds),
       ].join(' | ').replace(/^/, '| ').replace(/$/, ' |'),
     ),
     '',
