@@ -77,6 +77,7 @@ function sampleActivity(url: string, database: string) {
   let lwlock = 0;
   const waits = new Map<string, number>();
   const cpu = new Map<number, { first: number; last: number }>();
+  let loops = 0;
   const done = (async () => {
     await client.connect();
     while (!stop) {
@@ -89,8 +90,9 @@ function sampleActivity(url: string, database: string) {
         const used = cpuSeconds(row.pid);
         const seen = cpu.get(row.pid);
         if (seen) seen.last = used;
-        else cpu.set(row.pid, { first: samples === 0 ? used : 0, last: used });
+        else cpu.set(row.pid, { first: loops === 0 ? used : 0, last: used });
       }
+      loops++;
       for (const row of r.rows.filter((x) => x.active)) {
         samples++;
         if (row.t === 'Lock') lock++;
