@@ -78,6 +78,8 @@ function sampleActivity(url: string, database: string) {
   const waits = new Map<string, number>();
   const cpu = new Map<number, { first: number; last: number }>();
   let loops = 0;
+  // A terminated connection (another session cleaning up) ends the sampling, not the bench.
+  client.on('error', () => undefined);
   const done = (async () => {
     await client.connect();
     while (!stop) {
@@ -102,7 +104,7 @@ function sampleActivity(url: string, database: string) {
       await new Promise((res) => setTimeout(res, 20));
     }
     await client.end();
-  })();
+  })().catch(() => undefined);
   return async () => {
     stop = true;
     await done;
@@ -114,6 +116,7 @@ function sampleActivity(url: string, database: string) {
 
 async function round(db: BenchDatabase, url: string, farm: Farm, workers: number, env: Record<string, string>, dir: string): Promise<WorkersRound> {
   const conn = new pg.Client({ connectionString: url });
+  conn.on('error', () => undefined);
   await conn.connect();
   try {
     // Every feed due now; nothing leased.
