@@ -12,7 +12,8 @@ import { emitResult, measured } from './child.ts';
  */
 
 const goFile = process.argv[2]!;
-const rt = await createRuntime(loadConfig(process.env), { migrate: false });
+const config = loadConfig(process.env);
+const rt = await createRuntime(config, { migrate: false });
 const claimMs: number[] = [];
 const claimedRows: number[] = [];
 const timed: Db = {
@@ -29,7 +30,9 @@ const timed: Db = {
 try {
   emitResult({ ready: true });
   while (!existsSync(goFile)) await new Promise((r) => setTimeout(r, 10));
-  const { result: totals, wallMs, usage } = await measured(() => pollOnce({ pollDeps: { ...rt.pollDeps, db: timed }, pollSettings: rt.pollSettings }, { all: false }));
+  // As `poll --once` does: a claim that cannot get a connection for a while (a starved machine,
+  // a small pool) waits up to DB_CONNECT_TIMEOUT instead of ending the run.
+  const { result: totals, wallMs, usage } = await measured(() => pollOnce({ pollDeps: { ...rt.pollDeps, db: timed }, pollSettings: rt.pollSettings }, { all: false, databaseWaitMs: config.DB_CONNECT_TIMEOUT * 1000 }));
   emitResult({ totals, wallMs, usage, claimMs, claimedRows });
 } finally {
   await rt.close();

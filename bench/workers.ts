@@ -202,7 +202,7 @@ export async function workersPhase(
     // worker small enough that 8 of them stay well inside max_connections.
     const env: Record<string, string> = {
       DATABASE_URL: url, ALLOW_PRIVATE_NETWORKS: 'true', LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '',
-      FETCH_HOST_SPACING_MS: '0', DB_POOL_SIZE: '4', RETENTION_DAYS: '36500', PARSE_THREADS: '0',
+      FETCH_HOST_SPACING_MS: '0', DB_POOL_SIZE: '5', RETENTION_DAYS: '36500', PARSE_THREADS: '0',
     };
     log(`workers ${o.feeds} feeds on ${hosts} addresses: cold load with ${Math.max(...o.workers)} workers`);
     const cold = await round(db, url, farm, Math.max(...o.workers), env, dir);
