@@ -48,6 +48,8 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
   let farms: FaultServer[] = [];
   let db: pg.Pool;
   let via = '';
+  /** Migrations applied through the pooler by the first test. */
+  let versions = 0;
   const env = (): Record<string, string> => ({
     DATABASE_URL: via,
     ALLOW_PRIVATE_NETWORKS: 'true',
@@ -102,12 +104,15 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
   });
 
   it('migrates (two at once), imports, polls with two concurrent pollers, and serves every article exactly once', { timeout: 180_000 }, async () => {
-    // Two migrations racing through the pooler: the lock is transaction-scoped, so both succeed and one applies.
+    // Two migrations racing through the pooler: the lock is transaction-scoped (one file per
+    // transaction), so both succeed and every file is applied by exactly one of them.
     const migrations = await Promise.all([run(['migrate']), run(['migrate'])]);
     for (const m of migrations) expect(await m.exited, m.output()).toBe(0);
-    expect(migrations.filter((m) => /applied: /.test(m.output()))).toHaveLength(1);
-    const versions = await db.query(`select count(*)::int as n from schema_migrations`);
-    expect(versions.rows[0].n).toBeGreaterThan(0);
+    const applied = migrations.flatMap((m) => /^applied: (.*)$/m.exec(m.output())?.[1]?.split(', ') ?? []);
+    const recorded = (await db.query(`select version from schema_migrations order by version`)).rows.map((r) => r.version as string);
+    expect(recorded.length).toBeGreaterThan(0);
+    expect([...applied].sort()).toEqual(recorded);
+    versions = recorded.length;
 
     const imported = await run(['feeds', 'import', farms[0]!.url('/feeds.opml')]);
     expect(await imported.exited, imported.output()).toBe(0);
@@ -167,5 +172,22 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
     expect(ours?.pool_mode).toBe('transaction');
     const servers = (await bouncer.show('servers')).filter((s) => s.database === name);
     expect(servers.length).toBeLessThanOrEqual(SERVER_POOL);
+  });
+
+  it('migrates over DATABASE_DIRECT_URL when it is set, not through the pooler', { timeout: 60_000 }, async () => {
+    // A direct URL naming another (empty) database shows which connection the migration used.
+    const other = `${name}_direct`;
+    await admin(serverUrl, `create database ${other}`);
+    try {
+      const m = await run(['migrate'], { DATABASE_DIRECT_URL: withDatabase(serverUrl, other) });
+      expect(await m.exited, m.output()).toBe(0);
+      expect(m.output()).toMatch(/applied: 001_init\.sql/);
+      const c = new pg.Client({ connectionString: withDatabase(serverUrl, other) });
+      await c.connect();
+      const applied = await c.query(`select count(*)::int as n from schema_migrations`).finally(() => c.end());
+      expect(applied.rows[0].n).toBe(versions);
+    } finally {
+      await admin(serverUrl, `drop database if exists ${other} with (force)`);
+    }
   });
 });
