@@ -27,6 +27,11 @@ export interface WorkersRound {
   missed: number;
   /** Farm requests beyond one per feed (must be 0). */
   extraRequests: number;
+  /**
+   * Polls whose store failed on the database (a pool checkout that timed out on a starved machine
+   * counts too): their feed is handed back and polled again in the same run, by design.
+   */
+  databaseErrors: number;
   newEntries: number;
   claims: { count: number; emptyShare: number; rowsPerClaim: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number };
   /** Sampled active backends of the bench database, and how many of those samples waited on a lock. */
@@ -90,6 +95,8 @@ function sampleActivity(url: string, database: string) {
       );
       for (const row of r.rows) {
         const used = cpuSeconds(row.pid);
+        // Gone between the query and the read: keep its last reading.
+        if (Number.isNaN(used)) continue;
         const seen = cpu.get(row.pid);
         if (seen) seen.last = used;
         else cpu.set(row.pid, { first: loops === 0 ? used : 0, last: used });
@@ -161,6 +168,7 @@ async function round(db: BenchDatabase, url: string, farm: Farm, workers: number
       requests: stats.requests,
       missed: after.rows[0]!.missed,
       extraRequests: Math.max(0, stats.requests - farm.feeds.length),
+      databaseErrors: results.reduce((a, r) => a + (r.totals.databaseErrors ?? 0), 0),
       newEntries: after.rows[0]!.entries - before.n,
       claims: {
         count: claimMs.length,
@@ -241,7 +249,9 @@ export function renderWorkers(r: WorkersResult): string {
       [
         x.workers, f1(x.wallMs / 1000), f0(x.feedsPerSec), base ? `${(x.feedsPerSec / base.feedsPerSec).toFixed(2)}×` : '',
         x.perWorker.join(' / '),
-        x.missed === 0 && x.extraRequests === 0 ? 'yes' : `**no**: ${x.missed} missed, ${x.extraRequests} extra`,
+        x.missed === 0 && x.extraRequests === 0
+          ? 'yes'
+          : `**no**: ${x.missed} missed, ${x.extraRequests} extra (${x.databaseErrors} re-polled after a database error)`,
         x.claims.count, pc(x.claims.emptyShare), f1(x.claims.rowsPerClaim),
         `${f1(x.claims.p50Ms)} / ${f1(x.claims.p95Ms)} / ${f1(x.claims.p99Ms)} / ${f1(x.claims.maxMs)}`,
         `${pc(x.activity.lockWaitShare)} of ${x.activity.samples}`, pc(x.activity.lwlockShare), x.activity.topWaits.join(', ') || '—', f1(x.cpuSeconds), f1(x.activity.postgresCpuSeconds),
