@@ -5,6 +5,19 @@ import { startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
 import { freePort, spawnTributary, waitFor, type Spawned } from '../helpers/processes.ts';
 import { PG_BIN, startReplica, type Replica } from '../helpers/replica.ts';
 import { insertFeeds } from '../../src/store/feeds.ts';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { openApiDocument } from '../../src/api/openapi.ts';
+
+// /readyz's replica report, checked against the OpenAPI document as tests/api/openapi-responses.test.ts does.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+const DOC_ID = 'https://tributary.invalid/openapi.json';
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+ajv.addSchema(openApiDocument('http://127.0.0.1'), DOC_ID);
+const readyzSchema = (status: number, type: string) =>
+  ajv.compile({ $ref: `${DOC_ID}#/paths/~1readyz/get/responses/${status}/content/${type.replace('/', '~1')}/schema` });
+const ready200 = readyzSchema(200, 'application/json');
+const ready503 = readyzSchema(503, 'application/problem+json');
 
 // A real streaming replica (pg_basebackup -R of the local server) behind DATABASE_READ_URL. The base
 // backup copies the whole shared cluster, every test database included: refuse above this size.
@@ -55,7 +68,10 @@ describe.skipIf(skipReason !== null)('read replica behind DATABASE_READ_URL (pos
   };
   const readyz = async () => {
     const res = await fetch(`${base}/readyz`);
-    return { status: res.status, body: (await res.json()) as { replica?: { lag_seconds: number; lag_bytes: number } } };
+    const body = (await res.json()) as { replica?: { lag_seconds: number; lag_bytes: number } };
+    const valid = res.status === 200 ? ready200 : ready503;
+    expect(valid(body), JSON.stringify(valid.errors)).toBe(true);
+    return { status: res.status, body };
   };
 
   beforeAll(async () => {
