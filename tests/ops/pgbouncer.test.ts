@@ -13,8 +13,8 @@ const FEEDS = 40;
 const ITEMS = 6;
 const SERVER_POOL = 3;
 
-function rssFeed(n: number): string {
-  const items = Array.from({ length: ITEMS }, (_, i) => `<item><title>Feed ${n} item ${i}</title>
+function rssFeed(n: number, items_ = ITEMS): string {
+  const items = Array.from({ length: items_ }, (_, i) => `<item><title>Feed ${n} item ${i}</title>
     <link>https://pooled${n}.example/a/${i}</link><guid>pooled-${n}-${i}</guid>
     <pubDate>Mon, 20 Nov 2017 10:${String(i).padStart(2, '0')}:00 GMT</pubDate></item>`).join('');
   // One story every feed carries: concurrent pollers race to insert the same entry.
@@ -49,6 +49,7 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
   let farms: FaultServer[] = [];
   let db: pg.Pool;
   let via = '';
+  let extraItems = 0;
   /** Migrations applied through the pooler by the first test. */
   let versions = 0;
   const env = (): Record<string, string> => ({
@@ -81,12 +82,12 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
     const outlines: string[] = [];
     for (let n = 0; n < FEEDS; n++) {
       const farm = farms[n % farms.length]!;
-      const body = rssFeed(n);
+      // Later rounds publish one more item per feed (the worker round).
       // A short delay per response so the two pollers' batches overlap.
       farm.route(`/feed/${n}.xml`, (_req, res) => {
         setTimeout(() => {
           res.writeHead(200, { 'content-type': 'application/rss+xml' });
-          res.end(body);
+          res.end(rssFeed(n, ITEMS + extraItems));
         }, 50);
       });
       outlines.push(`<outline type="rss" text="Pooled ${n}" xmlUrl="${farm.url(`/feed/${n}.xml`)}"/>`);
@@ -162,6 +163,9 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
       expect([...seen].sort((a, b) => a - b)).toEqual(ids);
       const feed = await fetch(`${base}/feed.xml`);
       expect(feed.status).toBe(200);
+      // Search pins its plan with SET LOCAL: transaction-scoped, so it survives the pooler.
+      const found = (await (await fetch(`${base}/api/items?q=${encodeURIComponent('"Feed 7 item 3"')}`)).json()) as { items: { title: string }[] };
+      expect(found.items.map((i) => i.title)).toContain('Feed 7 item 3');
     } finally {
       svc.child.kill('SIGTERM');
       expect(await svc.exited, svc.output()).toBe(0);
@@ -173,6 +177,33 @@ describe.skipIf(skipReason !== null)('through PgBouncer, pool_mode = transaction
     expect(ours?.pool_mode).toBe('transaction');
     const servers = (await bouncer.show('servers')).filter((s) => s.database === name);
     expect(servers.length).toBeLessThanOrEqual(SERVER_POOL);
+  });
+
+  it('worker and start run through the pooler too: each due feed fetched once more, its new item stored once', { timeout: 180_000 }, async () => {
+    extraItems = 1;
+    for (const f of farms) f.resetRequests();
+    const since = (await db.query(`update feeds set next_poll_at = now() returning now() as t`)).rows[0].t as Date;
+    const worker = spawnTributary(['worker'], { ...env(), POLL_SCHEDULE: '* * * * * *' });
+    await waitFor('every feed polled by the worker', async () => {
+      const r = await db.query(`select count(*)::int as n from feeds where last_fetched_at > $1 and lease_owner is null`, [since]);
+      return r.rows[0].n === FEEDS;
+    }, 120_000);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited, worker.output()).toBe(0);
+    expect(farms.reduce((n, f) => n + f.requests.length, 0)).toBe(FEEDS);
+    const c = await db.query(`select (select count(*)::int from entries) as entries, (select count(*)::int from entry_sources) as sources`);
+    expect(c.rows[0]).toEqual({ entries: FEEDS * (ITEMS + 1) + 1, sources: FEEDS * (ITEMS + 2) });
+
+    const port = await freePort();
+    const svc = spawnTributary(['start'], { ...env(), DEMO: 'false', PORT: String(port), HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '0' });
+    try {
+      await waitFor('start ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 30_000);
+      const page = (await (await fetch(`http://127.0.0.1:${port}/api/items?limit=5`)).json()) as { items: unknown[] };
+      expect(page.items).toHaveLength(5);
+    } finally {
+      svc.child.kill('SIGTERM');
+      expect(await svc.exited, svc.output()).toBe(0);
+    }
   });
 
   it('migrates over DATABASE_DIRECT_URL when it is set, not through the pooler', { timeout: 60_000 }, async () => {
