@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   migrate?: boolean;
   /** Use this database instead of opening one from the configuration (tests; closed by the caller). */
   db?: Db;
+  /** The API will serve: open DATABASE_READ_URL when it is set (workers and one-shot commands never read from it). */
+  readReplica?: boolean;
 }
 
 export function fetchLimits(config: Config): FetchLimits {
@@ -62,8 +64,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     onWaiting: (err) =>
       logger.warn({ err: err.message, timeoutSeconds: config.DB_CONNECT_TIMEOUT }, 'database not reachable yet; retrying (DB_CONNECT_TIMEOUT)'),
   });
-  // Opened after the primary, so a replica that cannot be reached fails the start the same way.
-  const readDb = ownDb && config.DATABASE_READ_URL
+  // Opened after the primary; a replica that stays unreachable for DB_CONNECT_TIMEOUT fails the start too.
+  const readDb = ownDb && opts.readReplica && config.DATABASE_READ_URL
     ? await openDb({
       databaseUrl: config.DATABASE_READ_URL,
       poolSize: config.DB_POOL_SIZE,
@@ -71,7 +73,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       connectTimeoutMs: config.DB_CONNECT_TIMEOUT * 1000,
     }).catch(async (err: unknown) => {
       await db.close();
-      throw err;
+      // Named, so the one-line CLI error does not blame DATABASE_URL.
+      throw new Error(`the read replica (DATABASE_READ_URL) cannot be reached: ${err instanceof Error ? err.message : String(err)}`);
     })
     : db;
   if (opts.migrate !== false) {
