@@ -166,3 +166,31 @@ describe.skipIf(skipReason !== null)('read replica behind DATABASE_READ_URL (pos
     }
   });
 });
+
+describe.skipIf(!onServer)('DATABASE_READ_URL unreachable (postgres)', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await createTestDb();
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  it('serve refuses to start naming DATABASE_READ_URL; commands that do not serve never open it', { timeout: 60_000 }, async () => {
+    const closed = await freePort();
+    const env = {
+      DATABASE_URL: t.url!,
+      DATABASE_READ_URL: `postgres://postgres@127.0.0.1:${closed}/nowhere`,
+      DB_CONNECT_TIMEOUT: '0',
+      DEMO: 'false',
+      LOG_LEVEL: 'warn',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+    };
+    const serve = spawnTributary(['serve'], env);
+    expect(await serve.exited).toBe(1);
+    expect(serve.output()).toMatch(/read replica \(DATABASE_READ_URL\) cannot be reached/);
+    const poll = spawnTributary(['poll', '--once'], env);
+    expect(await poll.exited, poll.output()).toBe(0);
+  });
+});
