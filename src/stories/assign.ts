@@ -80,7 +80,9 @@ function keyWords(features: ReadonlyMap<string, number>): string[] {
 interface Known {
   entryId: number;
   storyId: number;
-  doc: StoryDoc;
+  /** Sort time: buckets are ordered by it without decoding features. */
+  at: number;
+  readonly doc: StoryDoc;
 }
 
 export function assignStories(
@@ -97,11 +99,20 @@ export function assignStories(
       buckets.set(key, [k]);
       return;
     }
-    list.splice(bisect(list, k.doc.at, k.entryId), 0, k);
+    list.splice(bisect(list, k.at, k.entryId), 0, k);
   };
   // Candidates in id order, so a bucket lists older entries first whatever order the database returned.
   for (const c of [...candidates].sort((a, b) => a.entryId - b.entryId)) {
-    const known: Known = { entryId: c.entryId, storyId: c.storyId, doc: { lang: c.lang, at: c.at, features: decodeFeatures(c.features) } };
+    // Features are decoded on first comparison: most candidates of a crowded key are never compared.
+    let doc: StoryDoc | null = null;
+    const known: Known = {
+      entryId: c.entryId,
+      storyId: c.storyId,
+      at: c.at,
+      get doc() {
+        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatures(c.features) });
+      },
+    };
     for (const key of c.bandKeys) put(key, known);
   }
 
@@ -128,7 +139,7 @@ export function assignStories(
     }
     const storyId = matched.size === 0 ? e.entryId : Math.min(...matched);
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
-    const known: Known = { entryId: e.entryId, storyId, doc };
+    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc };
     for (const key of probe.bandKeys) put(key, known);
     members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys });
   });
@@ -146,7 +157,7 @@ function bisect(list: readonly Known[], at: number, entryId: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     const m = list[mid]!;
-    if (m.doc.at < at || (m.doc.at === at && m.entryId <= entryId)) lo = mid + 1;
+    if (m.at < at || (m.at === at && m.entryId <= entryId)) lo = mid + 1;
     else hi = mid;
   }
   return lo;

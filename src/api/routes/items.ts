@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type express from 'express';
-import type { ApiDeps } from '../deps.ts';
+import { readDb, type ApiDeps } from '../deps.ts';
 import { itemJsonById, itemsPageJson } from '../../store/item-pages.ts';
 import type { EntryWithSources } from '../../store/entry-queries.ts';
 import { safeHttpUrl } from '../output/xml.ts';
@@ -61,7 +61,7 @@ export function registerItemRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/api/items', async (req, res) => {
     const p = parseItemsQuery(req.query);
     // One sequence read: every change to entries (or to a feed title they show) moves it.
-    const version = await currentEntriesVersion(deps.db);
+    const version = await currentEntriesVersion(readDb(deps));
     const key = `${version} ${queryKey(p)}`;
     const etag = `"${createHash('sha256').update(key).digest('base64url').slice(0, 32)}"`;
     res.set('Cache-Control', 'no-cache');
@@ -77,7 +77,7 @@ export function registerItemRoutes(app: express.Express, deps: ApiDeps): void {
       return;
     }
     // PostgreSQL writes the items' JSON; only the envelope is put together here.
-    const page = await itemsPageJson(deps.db, p.filter, p.limit, p.cursor);
+    const page = await itemsPageJson(readDb(deps), p.filter, p.limit, p.cursor);
     const next = page.next ? JSON.stringify(encodeCursor(page.next)) : 'null';
     const body = Buffer.from(`{"items":${page.itemsJson},"next_cursor":${next}}`, 'utf8');
     if (cacheable) firstPages.set(key, { body, etag });
@@ -86,7 +86,7 @@ export function registerItemRoutes(app: express.Express, deps: ApiDeps): void {
 
   app.get('/api/items/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    const json = await itemJsonById(deps.db, id);
+    const json = await itemJsonById(readDb(deps), id);
     if (json === null) throw notFound(`item ${id}`);
     res.type(JSON_TYPE).send(json);
   });

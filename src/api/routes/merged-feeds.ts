@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type express from 'express';
 import type { Request, Response } from 'express';
-import type { ApiDeps } from '../deps.ts';
+import { readDb, type ApiDeps } from '../deps.ts';
 import { listEntries } from '../../store/entry-queries.ts';
 import { otherStoryReports } from '../../store/stories-read.ts';
 import { currentEntriesVersion } from '../entries-version.ts';
@@ -41,7 +41,7 @@ export function registerMergedFeedRoutes(app: express.Express, deps: ApiDeps, no
       const params = parseFeedQuery(region === undefined ? req.query : { ...req.query, region });
       const base = publicBase(req, deps.config);
       // Cheap: one sequence read, no scan of entries.
-      const version = await currentEntriesVersion(deps.db);
+      const version = await currentEntriesVersion(readDb(deps));
       const key = createHash('sha256').update(JSON.stringify([format, filterKey(params), base, version])).digest('base64url');
       const etag = `"${key.slice(0, 32)}"`;
 
@@ -70,7 +70,7 @@ export function registerMergedFeedRoutes(app: express.Express, deps: ApiDeps, no
 }
 
 async function buildDocument(deps: ApiDeps, params: ListParams, base: string, file: string, at: Date): Promise<FeedDocument> {
-  const entries = await listEntries(deps.db, params.filter, params.limit);
+  const entries = await listEntries(readDb(deps), params.filter, params.limit);
   const f = params.filter;
   const otherReports = f.collapse === 'story' ? await otherStoryReports(deps.db, entries) : undefined;
   const scope = [f.region && `region ${f.region}`, f.q && `search “${f.q}”`, f.lang && `language ${f.lang}`, f.feedIds && `${f.feedIds.length} feed(s)`, f.collapse && 'one entry per story']
