@@ -1,9 +1,10 @@
 /**
  * Cost of story assignment at ingest (issue 11: at most +25% ingest CPU per item). The real
- * ingestItems runs with stories off and on, alternating, each run on a fresh database:
+ * ingestPolls runs with stories off and on, alternating, each run on a fresh database:
  *   npm run bench:stories                 (embedded PGlite: the process's CPU includes the database)
  *   DATABASE_URL=postgres://… npm run bench:stories   (server: this process's CPU plus its backend's)
- * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both).
+ * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both),
+ * BATCH: feeds stored per transaction (8, as the worker's group commit does; 1 = a feed at a time).
  *
  * Two workloads. "news": headline 10 and lead 40 words drawn Zipf-like from 30,000 words per
  * language (en/it/fr/ar scripts, the 100 commonest left out as stop words), publication times
@@ -17,12 +18,13 @@ import { createBenchDatabase } from './bench-db.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres, type Db } from '../src/store/db.ts';
 import { insertFeeds } from '../src/store/feeds.ts';
-import { ingestItems } from '../src/store/ingest.ts';
+import { ingestPolls } from '../src/store/ingest.ts';
 import type { NormalisedItem } from '../src/parse/types.ts';
 
 const FEEDS = Number(process.env.FEEDS ?? 40);
 const ITEMS = Number(process.env.ITEMS ?? 50);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const BATCH = Number(process.env.BATCH ?? 8);
 const NOW = new Date('2026-11-28T00:00:00Z');
 const LANGS = ['en', 'it', 'fr', 'ar'];
 
@@ -115,8 +117,9 @@ async function run(docs: Workload, stories: boolean): Promise<number> {
     const pid = bench.kind === 'postgres' ? Number((await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid) : 0;
     const server0 = pid ? backendCpuUs(pid) : 0;
     const cpu0 = process.cpuUsage();
-    for (const [f, d] of docs.entries()) {
-      await db.transaction((tx) => ingestItems(tx, { id: ids[f]!, language: d.lang }, d.items, { now: NOW, retentionDays: 3650, assignStories: stories }));
+    for (let f = 0; f < docs.length; f += BATCH) {
+      const batch = docs.slice(f, f + BATCH).map((d, i) => ({ feed: { id: ids[f + i]!, language: d.lang }, items: d.items }));
+      await db.transaction((tx) => ingestPolls(tx, batch, { now: NOW, retentionDays: 3650, assignStories: stories }));
     }
     const cpu = process.cpuUsage(cpu0);
     const server = pid ? backendCpuUs(pid) - server0 : 0;
@@ -129,7 +132,7 @@ async function run(docs: Workload, stories: boolean): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const backend = process.env.DATABASE_URL ? 'server (client + backend CPU)' : 'embedded (process CPU, database included)';
-console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, median of ${ROUNDS} runs each`);
+console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, ${BATCH} feeds per transaction, median of ${ROUNDS} runs each`);
 for (const [name, make] of Object.entries(WORKLOADS).filter(([n]) => !process.env.WORKLOAD || n === process.env.WORKLOAD)) {
   const docs = make();
   await run(docs, true); // warm-up: JIT, migrations' first load

@@ -37,7 +37,7 @@ export interface IngestOptions {
   retentionDays: number;
   /** Reports of one event published within this many seconds can join one story (STORY_WINDOW). */
   storyWindowSeconds?: number;
-  /** false: new entries get no story (each reads as a story of its own). Only the stories bench sets it, to measure their cost. */
+  /** false: new entries get no story (each reads as a story of its own). Only bench/stories-ingest.ts sets it, to measure their cost. */
   assignStories?: boolean;
 }
 
