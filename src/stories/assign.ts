@@ -25,7 +25,7 @@ export const DEFAULT_STORY_WINDOW_SECONDS = 72 * 3600;
  * same cap when it reads candidates (one backward index scan per key, stories.ts), so a batch and
  * one-by-one arrival decide alike.
  */
-export const LATEST_PER_KEY = 16;
+export const LATEST_PER_KEY = 8;
 
 export interface NewStoryEntry extends StoryText {
   entryId: number;

@@ -39,7 +39,7 @@ export function storyFeatures(text: StoryText): Map<string, number> {
   const summary = (text.summary ?? '').slice(0, LEAD_CHARS);
   const lang = languageKey(text.language, title + summary);
   const titleTokens = tokenise(title, lang);
-  const leadTokens = tokenise(summary, lang).slice(0, LEAD_TOKENS);
+  const leadTokens = tokenise(summary, lang, LEAD_TOKENS);
   const features = new Map<string, number>();
   const add = (t: Token, flags: number) => features.set(t.key, (features.get(t.key) ?? 0) | flags);
 
