@@ -1,5 +1,16 @@
 import type { Queryable } from '../store/db.ts';
 import { entriesVersion } from '../store/entry-queries.ts';
+import { localChangeCount } from '../store/change-seq.ts';
+
+/**
+ * How old a version read may be and still answer a hot read (recentEntriesVersion). Under load the
+ * strict read costs one database round trip per handful of requests, the largest part of a 304 or
+ * a cached body's cost (bench/README.md, Serving); a read reused for 10 ms costs one per window.
+ * What it gives up: a change committed by another process may show up to 10 ms later, which no
+ * client can tell from its request arriving 10 ms earlier; this process's own changes are seen at
+ * once (localChangeCount).
+ */
+export const RECENT_VERSION_MS = 10;
 
 /**
  * The entries version for conditional and cached responses, read at most once at a time per
@@ -11,8 +22,17 @@ import { entriesVersion } from '../store/entry-queries.ts';
 class VersionReader {
   private inFlight: Promise<string> | null = null;
   private next: Promise<string> | null = null;
+  /** The newest completed read: its value, when it started, and this process's change count then. */
+  private last: { value: string; startedAt: number; changes: number } | null = null;
 
   constructor(private readonly db: Queryable) {}
+
+  /** A read that started at most `maxAgeMs` ago with no local change since, else read(). */
+  recent(maxAgeMs: number): Promise<string> | string {
+    const l = this.last;
+    if (l && performance.now() - l.startedAt <= maxAgeMs && l.changes === localChangeCount()) return l.value;
+    return this.read();
+  }
 
   read(): Promise<string> {
     if (!this.inFlight) return this.start();
@@ -30,9 +50,17 @@ class VersionReader {
 
   private start(): Promise<string> {
     this.next = null;
+    const startedAt = performance.now();
+    const changes = localChangeCount();
     const p = entriesVersion(this.db).finally(() => {
       if (this.inFlight === p) this.inFlight = null;
     });
+    p.then(
+      (value) => {
+        if (!this.last || this.last.startedAt < startedAt) this.last = { value, startedAt, changes };
+      },
+      () => undefined,
+    );
     this.inFlight = p;
     return p;
   }
@@ -40,12 +68,25 @@ class VersionReader {
 
 const readers = new WeakMap<Queryable, VersionReader>();
 
-/** The current entries version, sharing reads between concurrent callers (see VersionReader). */
-export function currentEntriesVersion(db: Queryable): Promise<string> {
+function readerFor(db: Queryable): VersionReader {
   let r = readers.get(db);
   if (!r) {
     r = new VersionReader(db);
     readers.set(db, r);
   }
-  return r.read();
+  return r;
+}
+
+/** The current entries version, sharing reads between concurrent callers (see VersionReader). */
+export function currentEntriesVersion(db: Queryable): Promise<string> {
+  return readerFor(db).read();
+}
+
+/**
+ * The entries version as of at most RECENT_VERSION_MS ago (or this process's last change), for the
+ * hot conditional and cached reads: the merged feeds and /api/items. A value when one is at hand,
+ * so a hit costs no promise.
+ */
+export function recentEntriesVersion(db: Queryable, maxAgeMs = RECENT_VERSION_MS): Promise<string> | string {
+  return readerFor(db).recent(maxAgeMs);
 }

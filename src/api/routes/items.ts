@@ -10,7 +10,7 @@ import { notFound } from '../problem.ts';
 import { ifNoneMatchHits } from '../../http/conditional.ts';
 import { bodyHeaders, sendAnswer, type Answer } from '../answer.ts';
 import { LruCache } from '../lru.ts';
-import { currentEntriesVersion } from '../entries-version.ts';
+import { recentEntriesVersion } from '../entries-version.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -75,7 +75,7 @@ export function itemAnswers(deps: ApiDeps): ItemAnswers {
   return {
     async page(p, ifNoneMatch) {
       // One sequence read: every change to entries (or to a feed title they show) moves it.
-      const version = await currentEntriesVersion(deps.db);
+      const version = await recentEntriesVersion(deps.db);
       const key = `${version} ${queryKey(p)}`;
       const cacheable = isFirstUnfilteredPage(p);
       const cached = cacheable ? firstPages.get(key) : undefined;
@@ -96,7 +96,7 @@ export function itemAnswers(deps: ApiDeps): ItemAnswers {
     },
 
     async item(id, ifNoneMatch) {
-      const version = await currentEntriesVersion(deps.db);
+      const version = await recentEntriesVersion(deps.db);
       // The item's JSON is a function of the entries version (every change to an entry, its
       // sources or a feed title moves it), so (id, version) is a strong validator.
       const etag = `"${id}-${version}"`;

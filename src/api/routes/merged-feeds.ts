@@ -3,7 +3,7 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import type { ApiDeps } from '../deps.ts';
 import { listEntries } from '../../store/entry-queries.ts';
-import { currentEntriesVersion } from '../entries-version.ts';
+import { recentEntriesVersion } from '../entries-version.ts';
 import { filterKey, parseFeedQuery, type ListParams } from '../params.ts';
 import { filterQuery, publicBase } from '../public-url.ts';
 import { LruCache } from '../lru.ts';
@@ -53,7 +53,7 @@ export function mergedFeeds(deps: ApiDeps, now: () => Date = () => new Date()): 
     async answer(format, params, base, conditional) {
       const spec = FORMATS[format];
       // Cheap: one sequence read (shared between concurrent requests), no scan of entries.
-      const version = await currentEntriesVersion(deps.db);
+      const version = await recentEntriesVersion(deps.db);
       const raw = JSON.stringify([format, filterKey(params), base, version]);
       let key = keys.get(raw);
       if (key === undefined) {
