@@ -3,14 +3,17 @@ import { entriesVersion } from '../store/entry-queries.ts';
 import { localChangeCount } from '../store/change-seq.ts';
 
 /**
- * How old a version read may be and still answer a hot read (recentEntriesVersion). Under load the
- * strict read costs one database round trip per handful of requests, the largest part of a 304 or
- * a cached body's cost (bench/README.md, Serving); a read reused for 10 ms costs one per window.
- * What it gives up: a change committed by another process may show up to 10 ms later, which no
- * client can tell from its request arriving 10 ms earlier; this process's own changes are seen at
- * once (localChangeCount).
+ * How old a version read may be and still answer a hot read (recentEntriesVersion). The strict
+ * read shares one round trip between the requests that queue during the previous one, but under
+ * load that is still one database round trip per handful of requests: measured, the largest part
+ * of a 304's or a cached body's cost (README, Performance, Serving). 10 ms was tried first: on a
+ * loaded machine a round trip itself takes longer than that, so almost no read was reused. A read
+ * reused for 100 ms costs one round trip per tenth of a second whatever the request rate.
+ * What it gives up: a change committed by another process (a separate worker, a CLI command) may
+ * show up to 100 ms later; the merged feeds tell caches to keep them 60 s anyway. This process's
+ * own changes are seen at once (localChangeCount).
  */
-export const RECENT_VERSION_MS = 10;
+export const RECENT_VERSION_MS = 100;
 
 /**
  * The entries version for conditional and cached responses, read at most once at a time per
