@@ -6,7 +6,7 @@ import { mergedFeeds, registerMergedFeedRoutes, UNFILTERED } from './routes/merg
 import { itemAnswers, registerItemRoutes } from './routes/items.ts';
 import { registerStoryRoutes } from './routes/stories.ts';
 import { HEALTHY, registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
-import { installFrontDoor, type HotRoutes } from './front-door.ts';
+import { installFrontDoor, type HotRoute, type HotRoutes } from './front-door.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { parseId } from './params.ts';
 import { baseFor } from './public-url.ts';
@@ -50,29 +50,47 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(unknownRoute);
   app.use(errorHandler(deps));
 
-  // The same answers for the hottest exact URLs, before Express (front-door.ts says why).
+  // The same answers for the hottest exact URLs, before Express (front-door.ts says why). The route
+  // objects are built once: a request only looks one up.
+  const health: HotRoute = { route: '/healthz', limited: false, answer: () => HEALTHY };
+  const feedRoutes = new Map<string, HotRoute>(
+    [...feeds.unfilteredPaths].map(([path, format]) => [
+      path,
+      {
+        route: path,
+        limited: true,
+        answer: (req, { protocol }) =>
+          feeds.answer(format, UNFILTERED, baseFor(protocol, req.headers.host, deps.config), {
+            ifNoneMatch: req.headers['if-none-match'],
+            ifModifiedSince: req.headers['if-modified-since'],
+          }),
+      },
+    ]),
+  );
   const ITEM_PATH = /^\/api\/items\/(\d{1,16})$/;
+  const item: HotRoute = {
+    route: '/api/items/:id',
+    limited: true,
+    answer: (req) => items.item(parseId(ITEM_PATH.exec(req.url!.split('?', 1)[0]!)?.[1]), req.headers['if-none-match']),
+  };
+  const firstPages = new Map<string, HotRoute>();
   const hot: HotRoutes = (path, query) => {
-    if (path === '/healthz') return { route: '/healthz', limited: false, answer: () => HEALTHY };
+    if (path === '/healthz') return health;
     if (query === '') {
-      const format = feeds.unfilteredPaths.get(path);
-      if (format) {
-        return {
-          route: path,
-          limited: true,
-          answer: (req, { protocol }) =>
-            feeds.answer(format, UNFILTERED, baseFor(protocol, req.headers.host, deps.config), {
-              ifNoneMatch: req.headers['if-none-match'],
-              ifModifiedSince: req.headers['if-modified-since'],
-            }),
-        };
-      }
-      const item = ITEM_PATH.exec(path);
-      if (item) return { route: '/api/items/:id', limited: true, answer: (req) => items.item(parseId(item[1]), req.headers['if-none-match']) };
+      const feed = feedRoutes.get(path);
+      if (feed) return feed;
+      if (path.startsWith('/api/items/') && ITEM_PATH.test(path)) return item;
     }
     if (path === '/api/items') {
-      const p = items.firstPageParams(query);
-      if (p) return { route: '/api/items', limited: true, answer: (req) => items.page(p, req.headers['if-none-match']) };
+      let route = firstPages.get(query);
+      if (!route) {
+        const p = items.firstPageParams(query);
+        if (!p) return undefined;
+        route = { route: '/api/items', limited: true, answer: (req) => items.page(p, req.headers['if-none-match']) };
+        // Bounded like firstPageParams: only the valid `limit=N` spellings get here.
+        firstPages.set(query, route);
+      }
+      return route;
     }
     return undefined;
   };

@@ -56,6 +56,8 @@ export class RateLimiter {
 
 /** The counted unit: an IPv4 address (IPv4-mapped IPv6 included), or the /56 prefix of an IPv6 address. */
 export function clientKey(address: string): string {
+  // No colon, no IPv6: skips isIPv6's long regular expression (it showed in the 304 profile).
+  if (!address.includes(':')) return address;
   if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
   if (!isIPv6(address)) return address;
   const [head = '', tail] = address.split('::');
