@@ -53,6 +53,35 @@ describe(`front door: hot URLs answered before Express (${backendName})`, () => 
     }
   });
 
+  it('answers If-Modified-Since on the merged feed, and only when there is no If-None-Match', async () => {
+    const first = await fetchAll(app.base, '/feed.xml');
+    const since = first.headers['last-modified'] as string;
+    expect(since).toBeTruthy();
+    expect((await fetchAll(app.base, '/feed.xml', { 'if-modified-since': since })).status).toBe(304);
+    expect((await fetchAll(app.base, '/feed.xml', { 'if-modified-since': since, 'if-none-match': '"other"' })).status).toBe(200);
+    expect((await fetchAll(app.base, '/feed.xml', { 'if-modified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' })).status).toBe(200);
+  });
+
+  it('sends HTTPS-only headers exactly when the request is HTTPS: PUBLIC_URL https, or a trusted proxy says so', async () => {
+    const hsts = async (base: string, headers: Record<string, string> = {}) => (await fetchAll(base, '/healthz', headers)).headers['strict-transport-security'];
+    // Trusted proxy (this app): X-Forwarded-Proto counts, so Express answers with HSTS.
+    expect(await hsts(app.base)).toBeUndefined();
+    expect(await hsts(app.base, { 'x-forwarded-proto': 'https' })).toMatch(/max-age=/);
+    const untrusted = await startApp(t.db);
+    const https = await startApp(t.db, { PUBLIC_URL: 'https://news.example' });
+    try {
+      // No trusted proxy: the header is client input and changes nothing.
+      expect(await hsts(untrusted.base, { 'x-forwarded-proto': 'https' })).toBeUndefined();
+      for (const path of ['/healthz', '/feed.xml', `/api/items/${itemId}`]) {
+        expect((await fetchAll(https.base, path)).headers['strict-transport-security'], path).toMatch(/max-age=/);
+      }
+      expect((await fetchAll(https.base, '/feed.xml')).body).toContain('https://news.example/feed.xml');
+    } finally {
+      await untrusted.close();
+      await https.close();
+    }
+  });
+
   it('lets Express answer what a hot route cannot: an unknown or malformed id, a bad limit', async () => {
     for (const [path, status] of [
       ['/api/items/99999999', 404],
