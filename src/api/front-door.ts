@@ -84,6 +84,8 @@ export function installFrontDoor(app: express.Express, deps: FrontDoorDeps, rout
       for (const [name, value] of answer.headers) flat.push(name, value);
       res.writeHead(answer.status, flat as string[]);
       res.end(answer.body);
+      // Until the response is handed to the socket (Express's middleware waits for 'finish'; a
+      // listener per request is what this path avoids, and the difference is the socket's flush).
       deps.observe('GET', route.route, answer.status, (performance.now() - started) / 1000);
     };
     let answer: Answer | null | Promise<Answer | null>;
