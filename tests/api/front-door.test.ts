@@ -182,7 +182,7 @@ describe(`recent entries version (${backendName})`, () => {
     let reads = 0;
     const counted: Queryable = {
       query: (sql, params) => {
-        if (sql.includes('entries_change_seq')) reads++;
+        if (sql.includes('entries_version')) reads++;
         return t.db.query(sql, params);
       },
       exec: (sql) => t.db.exec(sql),
