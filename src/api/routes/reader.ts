@@ -30,7 +30,7 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
     const p = parseReaderQuery(req.query);
     const [page, options] = await Promise.all([readerPage(readDb(deps), p), listFeedOptions(readDb(deps))]);
     const { entries } = page;
-    const otherReports = p.filter.collapse === 'story' ? await otherStoryReports(deps.db, entries) : undefined;
+    const otherReports = p.filter.collapse === 'story' ? await otherStoryReports(readDb(deps), entries) : undefined;
     const first = entries[0];
     const last = entries[entries.length - 1];
     const at = (e: EntryWithSources) => encodeCursor({ sortAt: e.sort_key, id: e.id });
@@ -65,13 +65,13 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
   app.get('/stories/:id', async (req, res) => {
     const id = req.params.id;
     const requested = ITEM_ID.test(id) && Number(id) <= Number.MAX_SAFE_INTEGER ? Number(id) : null;
-    const survivor = requested === null ? null : await resolveStoryId(deps.db, requested);
+    const survivor = requested === null ? null : await resolveStoryId(readDb(deps), requested);
     res.set('Cache-Control', 'no-cache');
     if (survivor !== null && survivor !== requested) {
       res.redirect(301, `/stories/${survivor}`);
       return;
     }
-    const story = survivor === null ? null : await getStory(deps.db, survivor);
+    const story = survivor === null ? null : await getStory(readDb(deps), survivor);
     res.type('text/html; charset=utf-8');
     if (!story) {
       res.status(404).send(renderStoryNotFoundPage());
