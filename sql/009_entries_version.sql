@@ -3,11 +3,9 @@
 -- by the next 32 nextval calls. A read replica's ETag would then stay put while its rows change
 -- (stale 304s). A row is replicated exactly and becomes visible with its commit, so the version a
 -- replica reports always describes what that replica serves.
--- changed_at (the primary's clock at the bump) dates the version a replica serves: /readyz's lag.
 create table entries_version (
   one boolean primary key default true check (one),
-  seq bigint not null,
-  changed_at timestamptz not null default now()
+  seq bigint not null
 );
 
 insert into entries_version (seq)

@@ -145,6 +145,6 @@ export async function deleteOrphanEntryRows(tx: Queryable): Promise<number> {
  * last_value, so that a read replica's version moves exactly with its rows.
  */
 export async function bumpChangeSeq(tx: Queryable): Promise<number> {
-  const r = await tx.query<{ seq: number }>(`update entries_version set seq = nextval('entries_change_seq'), changed_at = clock_timestamp() returning seq`);
+  const r = await tx.query<{ seq: number }>(`update entries_version set seq = nextval('entries_change_seq') returning seq`);
   return Number(r.rows[0]?.seq);
 }
