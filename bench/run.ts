@@ -318,6 +318,7 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
               deepOffset: Math.min(10_000, Math.floor(phase.entries / 2)),
               floorKinds: opts.skipFloor ? [] : FLOOR_KINDS,
               ladderDurationS: opts.ladderDurationS,
+              floorRounds: 2,
             },
             {
               apiPid: api.pid,

@@ -147,7 +147,13 @@ export function openApiDocument(serverUrl?: string): Json {
           summary: 'One entry with all its sources',
           tags: ['items'],
           parameters: [pathId()],
-          responses: { '200': jsonBody('The item', ref('Item')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors },
+          responses: {
+            '200': jsonBody('The item', ref('Item'), { ETag: { schema: { type: 'string' } } }),
+            '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
+            '400': problem('Malformed id'),
+            '404': problem('Unknown id'),
+            ...commonErrors,
+          },
         },
       },
       '/api/feeds': {

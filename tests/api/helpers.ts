@@ -57,7 +57,7 @@ export async function ingest(
   items: NormalisedItem[],
   now = new Date(),
 ): Promise<void> {
-  // As the worker stores a poll: commitChange moves the entries version (ETags) after the commit.
+  // Through commitChange, as the poller's recordPolledItems writes: the change sequence moves after commit.
   await commitChange(db, (tx) => ingestItems(tx, feed, items, { now, retentionDays: 0 }), () => true);
 }
 

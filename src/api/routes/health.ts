@@ -2,20 +2,22 @@ import type express from 'express';
 import { readDb, type ApiDeps } from '../deps.ts';
 import { databaseUnavailable, DATABASE_RETRY_AFTER_SECONDS, HttpProblem } from '../problem.ts';
 import { replicaLag, type ReplicaLag } from '../../store/replica-lag.ts';
+import { bodyHeaders, sendAnswer, type Answer } from '../answer.ts';
 
 const READY_TIMEOUT_MS = 2000;
 
-export const UNLIMITED_PATHS = ['/healthz', '/readyz', '/metrics'];
+export const UNLIMITED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+const healthy = Buffer.from(JSON.stringify({ status: 'ok' }));
+/** Probed constantly: the answer is fixed bytes (also answered by the front door). */
+export const HEALTHY: Answer = {
+  status: 200,
+  headers: [['Cache-Control', 'no-store'], ...bodyHeaders('application/json; charset=utf-8', healthy)],
+  body: healthy,
+};
 
 export function registerHealthRoutes(app: express.Express, deps: ApiDeps): void {
-  // Probed constantly: the answer is fixed bytes, written without Express's serialise-and-ETag path.
-  const healthy = Buffer.from(JSON.stringify({ status: 'ok' }));
-  app.get('/healthz', (_req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', healthy.length);
-    res.end(healthy);
-  });
+  app.get('/healthz', (_req, res) => sendAnswer(res, HEALTHY));
 
   app.get('/readyz', async (_req, res) => {
     let timer: NodeJS.Timeout | undefined;
