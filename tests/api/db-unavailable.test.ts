@@ -29,8 +29,8 @@ describe.skipIf(!onServer)('API while the database is down (postgres)', () => {
   it('answers 503 problem+json with Retry-After, not 500, and 200 again once it is back', async () => {
     expect((await fetch(`${app.base}/api/items`)).status).toBe(200);
     await proxy.down();
-    // Hot reads may reuse a version read up to RECENT_VERSION_MS ago (and the cached first page
-    // with it): only answers after that window must find the database gone.
+    // Hot reads may reuse a version read up to RECENT_VERSION_MS old (a cached first page is then
+    // still the truth as of that read); past it, every read goes to the database.
     await new Promise((r) => setTimeout(r, RECENT_VERSION_MS + 50));
     for (const path of ['/api/items', '/api/feeds', '/feed.xml', '/', '/readyz']) {
       const res = await fetch(`${app.base}${path}`);
