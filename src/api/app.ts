@@ -5,6 +5,7 @@ import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
 import { registerItemRoutes } from './routes/items.ts';
 import { registerStoryRoutes } from './routes/stories.ts';
+import { registerStreamRoutes } from './routes/stream.ts';
 import { registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
 import { registerReaderRoutes } from './routes/reader.ts';
 import { openApiDocument } from './openapi.ts';
@@ -33,6 +34,7 @@ export function createApp(deps: ApiDeps): express.Express {
   registerMergedFeedRoutes(app, deps);
   registerItemRoutes(app, deps);
   registerStoryRoutes(app, deps);
+  registerStreamRoutes(app, deps);
   registerFeedRoutes(app, deps);
   app.get('/api/openapi.json', (req, res) => {
     res.json(openApiDocument(publicBase(req, deps.config)));

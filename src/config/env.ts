@@ -95,6 +95,8 @@ const trustProxy = z
 
 const schema = z.object({
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
+  // A direct (non-pooled) connection for session features a transaction-pooling PgBouncer breaks: LISTEN (the live stream).
+  DATABASE_DIRECT_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
   DATA_DIR: z.string().trim().optional().transform((v) => v || './data'),
   PORT: int(3000, 0, 65535),
   HOST: z.string().trim().optional().transform((v) => v || '0.0.0.0'),
@@ -130,6 +132,9 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT: duration('30s', 0, 3600),
   PARSE_THREADS: int(1, 0, 64),
   STORY_WINDOW: duration('72h', 60, 30 * 86400),
+  // Open /api/stream connections per API process, and per client address (req.ip, so TRUST_PROXY applies).
+  STREAM_MAX_CLIENTS: int(1000, 1, 1000000),
+  STREAM_MAX_PER_IP: int(20, 1, 1000000),
 });
 
 export type Config = z.output<typeof schema>;

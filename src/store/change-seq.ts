@@ -1,5 +1,5 @@
 import { retryWhileUnavailable, type Db, type Queryable } from './db.ts';
-import { bumpChangeSeq } from './entries.ts';
+import { announceChange, holdChangeHorizon } from './change-signal.ts';
 
 /** How long the after-commit bump may wait for a database that went away right after the commit. */
 const BUMP_RETRY_MS = 2000;
@@ -8,11 +8,16 @@ const BUMP_RETRY_MS = 2000;
  * Runs `fn` in one transaction and, once it has committed and `changed(result)`, moves
  * entries_change_seq on. The merged feeds' ETag is the sequence's last value: a value taken inside
  * the transaction can be seen by a reader before the rows commit, who would cache the old rows
- * under it, so every change bumps once more after commit. The one place that does so.
+ * under it, so every change bumps once more after commit. The one place that does so, and the one
+ * that announces the change (NOTIFY, change-signal.ts). Every transaction that writes change_seq
+ * must come through here: it also holds the stream's horizon (holdChangeHorizon) while it runs.
  * The bump is best effort: the change itself is committed, and the next change bumps again.
  */
 export async function commitChange<T>(db: Db, fn: (tx: Queryable) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
-  const result = await db.transaction(fn);
-  if (changed(result)) await retryWhileUnavailable(() => bumpChangeSeq(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
+  const result = await db.transaction(async (tx) => {
+    await holdChangeHorizon(tx);
+    return fn(tx);
+  });
+  if (changed(result)) await retryWhileUnavailable(() => announceChange(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
   return result;
 }

@@ -41,8 +41,8 @@ const ITEM_FIELDS = [
   `${SOURCES_JSON} as sources`,
 ];
 
-/** One item as compact JSON text, for an `entries e` in scope. */
-const ITEM_JSON = `(select row_to_json(x)::text from (select ${ITEM_FIELDS.join(', ')}) x)`;
+/** One item as compact JSON text, for an `entries e` in scope (also the live stream's `data:`). */
+export const ITEM_JSON = `(select row_to_json(x)::text from (select ${ITEM_FIELDS.join(', ')}) x)`;
 
 
 export interface ItemsPageJson {

@@ -25,7 +25,10 @@ const SUMMARY_CHARS = 320;
 export function renderReaderPage(v: ReaderView): string {
   const f = v.filter;
   const selectedFeed = f.feedIds?.length === 1 ? f.feedIds[0] : undefined;
-  const head = html`<link rel="alternate" type="application/rss+xml" title="Tributary (RSS)" href="${`/feed.xml${v.filterQuery}`}">
+  // The first page counts what arrives after it (live.js); later pages are history.
+  const live = v.paged ? html`` : html`<script src="/assets/live.js" defer></script>
+`;
+  const head = html`${live}<link rel="alternate" type="application/rss+xml" title="Tributary (RSS)" href="${`/feed.xml${v.filterQuery}`}">
 <link rel="alternate" type="application/atom+xml" title="Tributary (Atom)" href="${`/feed.atom${v.filterQuery}`}">
 <link rel="alternate" type="application/feed+json" title="Tributary (JSON Feed)" href="${`/feed.json${v.filterQuery}`}">
 `;
@@ -43,7 +46,9 @@ ${v.feeds.map((feed) => html`<option value="${feed.id}"${sel(feed.id === selecte
 </form>
 <p class="feeds">Subscribe: <a href="${`/feed.xml${v.filterQuery}`}">RSS</a> · <a href="${`/feed.atom${v.filterQuery}`}">Atom</a> · <a href="${`/feed.json${v.filterQuery}`}">JSON Feed</a></p>
 `;
-  const main = html`${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map(renderEntry)}</ol>`}
+  const notice = v.paged ? '' : html`<p class="live" id="live" data-stream="${`/api/stream${v.filterQuery}`}" hidden><a href="${`/${v.filterQuery}`}">New items</a></p>
+`;
+  const main = html`${notice}${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map(renderEntry)}</ol>`}
 <nav class="pages">
 ${v.paged ? html`<a href="${`/${v.filterQuery}`}">Newest</a>` : ''}
 ${v.newerHref ? html`<a rel="prev" href="${v.newerHref}">Newer</a>` : ''}
@@ -60,7 +65,7 @@ function renderEntry(e: EntryWithSources): SafeHtml {
   const href = safeHttpUrl(e.url);
   const title = e.title || '(untitled)';
   const summary = e.summary && e.summary.length > SUMMARY_CHARS ? `${e.summary.slice(0, SUMMARY_CHARS).trimEnd()}…` : e.summary;
-  return html`<li class="entry"${e.language ? html` lang="${e.language}"` : ''}>
+  return html`<li class="entry" data-entry-id="${e.id}"${e.language ? html` lang="${e.language}"` : ''}>
 <h2 dir="auto">${href ? html`<a href="${href}" rel="noopener noreferrer nofollow">${title}</a>` : title}</h2>
 ${renderEntryMeta(e, `/items/${e.id}`)}
 ${summary ? html`<p class="summary" dir="auto">${summary}</p>` : ''}
