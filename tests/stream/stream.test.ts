@@ -4,7 +4,7 @@ import { addFeed, item, startApp, type RunningApp } from '../api/helpers.ts';
 import { openSse, type SseEvent, type SseStream } from '../helpers/sse.ts';
 import { commitChange } from '../../src/store/change-seq.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
-import type { Db } from '../../src/store/db.ts';
+import { openPostgres, type Db } from '../../src/store/db.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
 import { StreamHub } from '../../src/api/stream/stream-hub.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
@@ -266,6 +266,29 @@ describe(`live stream /api/stream (${backendName})`, () => {
     } finally {
       await hub.close();
       await own.close();
+    }
+  });
+
+  it.skipIf(!onServer)('hears changes of other processes by LISTEN, and catches up after its connection is cut', async () => {
+    // Another pool, as another process would have: its commits reach this app only through NOTIFY.
+    const other = openPostgres(t.url!, 2, () => undefined);
+    try {
+      const s = await open('/api/stream');
+      await publish(other, wire, [story('wire', 'Heard by LISTEN')]);
+      await s.until('the notified entry', hasTitle('Heard by LISTEN'));
+      const cut = await t.db.query<{ n: number }>(
+        `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+         where datname = current_database() and query ilike 'listen %' and pid <> pg_backend_pid()`,
+      );
+      expect(cut.rows[0]!.n).toBe(1);
+      // Committed while the listener is down or reconnecting: read when it listens again.
+      await publish(other, wire, [story('wire', 'Committed while cut off')]);
+      await s.until('the entry from the outage', hasTitle('Committed while cut off'));
+      await publish(other, wire, [story('wire', 'After the reconnect')]);
+      await s.until('the next one', hasTitle('After the reconnect'));
+      expect(titles(s.events)).toEqual(['Heard by LISTEN', 'Committed while cut off', 'After the reconnect']);
+    } finally {
+      await other.close();
     }
   });
 
