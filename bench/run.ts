@@ -15,6 +15,7 @@ import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } 
 import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
+import { prepareStreamDb, renderStreamMarkdown, streamPhase } from './stream.ts';
 
 /**
  * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
@@ -23,7 +24,8 @@ import { explainPage } from '../src/store/entry-queries.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
-                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]`;
+                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
+                      [--skip-stream] [--streams N] [--stream-rounds N]`;
 
 interface Options {
   quick: boolean;
@@ -41,6 +43,10 @@ interface Options {
   onlyLadder: boolean;
   /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
   existingDb: string[];
+  /** Live stream latency (issue 12): open streams on one API process, and commits timed to their events. */
+  skipStream: boolean;
+  streams: number;
+  streamRounds: number;
 }
 
 /** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
@@ -71,6 +77,9 @@ function parseOptions(argv: string[]): Options {
       'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
+      'skip-stream': { type: 'boolean', default: false },
+      streams: { type: 'string' },
+      'stream-rounds': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -110,6 +119,9 @@ function parseOptions(argv: string[]): Options {
     skipLadder: values['skip-ladder'],
     onlyLadder: values['only-ladder'],
     existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
+    skipStream: values['skip-stream'],
+    streams: positive('streams', values.streams) ?? 1000,
+    streamRounds: positive('stream-rounds', values['stream-rounds']) ?? (quick ? 10 : 50),
   };
 }
 
@@ -330,6 +342,28 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
   }
 }
 
+/** Issue 12: publish-to-stream latency with `streams` open on one API process, and memory per stream. */
+async function streamPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
+  let db: BenchDatabase | null = null;
+  let api: Awaited<ReturnType<typeof startServer>> | null = null;
+  try {
+    log(`stream: ${opts.streams} streams, ${opts.streamRounds} commits`);
+    db = await createBenchDatabase(process.env.DATABASE_URL);
+    const feedId = await prepareStreamDb(db);
+    log('  database ready; starting the API');
+    const limit = String(opts.streams + 10);
+    api = await startServer('serve-child.ts', [], { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '', STREAM_MAX_CLIENTS: limit, STREAM_MAX_PER_IP: limit });
+    results.stream = await streamPhase(db, api, feedId, { streams: opts.streams, rounds: opts.streamRounds }, log);
+    save();
+  } catch (err) {
+    results.errors.push({ phase: 'stream', message: err instanceof Error ? err.message : String(err) });
+    log(`stream failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await api?.stop().catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<number> {
   let opts: Options;
   try {
@@ -358,9 +392,12 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   if (!opts.skipPolling) await pollingPhases(opts, results, save);
   if (!opts.skipServing) await servingPhases(opts, results, save);
+  // In --quick only on a server (≈20 s): embedded, a fresh data directory's initdb alone takes longer.
+  if (!opts.skipStream && !(opts.quick && !process.env.DATABASE_URL)) await streamPhases(opts, results, save);
   results.finishedAt = new Date().toISOString();
   save();
   console.log(renderMarkdown(results));
+  if (results.stream) console.log(renderStreamMarkdown(results.stream));
   log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; results in bench/results/latest.json`);
   return results.errors.length > 0 ? 1 : 0;
 }

@@ -17,7 +17,7 @@ const titles = (events: SseEvent[]) => events.filter((e) => e.event === 'item').
  * Issue 12: a worker process commits a poll, an API process streams it. On the server the signal is
  * NOTIFY → LISTEN between processes; on the embedded database the API process reaches the owner (the
  * worker) through its socket, where no notification crosses, and finds changes by polling the
- * sequence once a second.
+ * sequence every 250 ms.
  */
 describe(`live stream across processes: worker commits, API streams (${backendName})`, { timeout: 240_000 }, () => {
   let t: TestDb | null = null;

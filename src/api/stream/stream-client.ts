@@ -27,8 +27,8 @@ export interface StreamClientHooks {
  * While it catches up from Last-Event-ID, live events wait in `held` and are written after.
  */
 export class StreamClient {
-  /** The highest change sequence the client has (by an item, or an `id:` line). */
-  lastSent = 0;
+  /** The highest change sequence the client has (by an item, or an `id:` line); -1 before the first. */
+  lastSent = -1;
   closeReason: CloseReason | null = null;
   private held: { seq: number; item: string }[] | null = null;
   private heldBytes = 0;

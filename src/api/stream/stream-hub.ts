@@ -75,7 +75,7 @@ export class StreamHub {
   private readonly o: Required<Omit<StreamHubOptions, 'listenUrl'>> & { listenUrl: string | undefined };
 
   constructor(opts: StreamHubOptions) {
-    this.o = { heartbeatMs: 15_000, maxBufferBytes: 1024 * 1024, pollMs: 1000, resumeLimit: 1000, ...opts, listenUrl: opts.listenUrl };
+    this.o = { heartbeatMs: 15_000, maxBufferBytes: 1024 * 1024, pollMs: 250, resumeLimit: 1000, ...opts, listenUrl: opts.listenUrl };
   }
 
   get size(): number {
