@@ -7,6 +7,7 @@ import { countChanges, readChangedItems, readMatchingChanges } from '../../store
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { StreamClient, type CloseReason } from './stream-client.ts';
+import { HttpProblem } from '../problem.ts';
 
 export interface StreamHubOptions {
   db: Db;
@@ -113,12 +114,22 @@ export class StreamHub {
     let upto: number;
     try {
       upto = await this.turn.run(async () => {
-        if (this.closed) throw new Error('shutting down');
+        if (this.closed) throw new HttpProblem(503, 'Service Unavailable', 'shutting down; reconnect to another instance', {}, { 'Retry-After': '5' });
         await this.start();
+        // Headers and position in the same turn as registering: a shared read may deliver right after.
+        res.status(200).set({
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          // nginx and similar proxies would otherwise buffer the stream.
+          'X-Accel-Buffering': 'no',
+        });
+        res.flushHeaders();
+        res.write('retry: 3000\n\n');
         this.reserved--;
         this.register(client);
         registered = true;
-        if (lastEventId !== undefined) client.holdLive();
+        if (lastEventId === undefined) client.advanceTo(this.cursor!);
+        else client.holdLive();
         return this.cursor!;
       });
     } catch (err) {
@@ -130,18 +141,7 @@ export class StreamHub {
       this.remove(client, 'client');
       return;
     }
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache',
-      // nginx and similar proxies would otherwise buffer the stream.
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    res.write('retry: 3000\n\n');
-    if (lastEventId === undefined) {
-      client.advanceTo(upto);
-      return;
-    }
+    if (lastEventId === undefined) return;
     try {
       await this.catchUp(client, lastEventId, upto);
       client.releaseLive();
