@@ -219,6 +219,25 @@ describe(`live stream /api/stream (${backendName})`, () => {
     }
   });
 
+  it('answers 503 with a problem when the database cannot be reached at open, and keeps no place taken', async () => {
+    const gone = Object.assign(Object.create(t.db) as Db, {
+      query: () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })),
+    });
+    const down = await startApp(gone, { STREAM_MAX_CLIENTS: '1' });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await open('/api/stream', {}, down.base);
+        expect(s.status).toBe(503);
+        expect(s.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(s.headers['retry-after']).toBeDefined();
+        // The second is refused for the database too, not for a place the first never gave back.
+        expect(JSON.parse(await s.body()).detail).toMatch(/database/);
+      }
+    } finally {
+      await down.close();
+    }
+  });
+
   it('counts open streams and events sent in /metrics', async () => {
     const s = await open('/api/stream');
     await publish(t.db, wire, [story('wire', 'Counted')]);
