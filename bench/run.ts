@@ -16,6 +16,7 @@ import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
 import { prepareStreamDb, renderStreamMarkdown, streamPhase } from './stream.ts';
+import { renderWorkers, workersPhase, type WorkersResult } from './workers.ts';
 
 /**
  * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
@@ -25,7 +26,8 @@ import { prepareStreamDb, renderStreamMarkdown, streamPhase } from './stream.ts'
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
                       [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
-                      [--skip-stream] [--streams N] [--stream-rounds N]`;
+                      [--skip-stream] [--streams N] [--stream-rounds N]
+                      [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]`;
 
 interface Options {
   quick: boolean;
@@ -47,6 +49,10 @@ interface Options {
   skipStream: boolean;
   streams: number;
   streamRounds: number;
+  /** Many-workers rounds (server only): worker counts, and the farm size they share. */
+  workers: number[];
+  workerFeeds: number;
+  skipWorkers: boolean;
 }
 
 /** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
@@ -80,6 +86,9 @@ function parseOptions(argv: string[]): Options {
       'skip-stream': { type: 'boolean', default: false },
       streams: { type: 'string' },
       'stream-rounds': { type: 'string' },
+      workers: { type: 'string' },
+      'worker-feeds': { type: 'string' },
+      'skip-workers': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -122,6 +131,11 @@ function parseOptions(argv: string[]): Options {
     skipStream: values['skip-stream'],
     streams: positive('streams', values.streams) ?? 1000,
     streamRounds: positive('stream-rounds', values['stream-rounds']) ?? (quick ? 10 : 50),
+    workers: values.workers ? values.workers.split(',').map((w) => positive('workers', w.trim())!) : [1, 2, 4, 8],
+    workerFeeds: positive('worker-feeds', values['worker-feeds']) ?? (quick ? 300 : 20_000),
+    // Starting up to 8 worker processes per round takes over a minute even at 300 feeds on 2 cores:
+    // --quick runs it only when asked for with --workers or --worker-feeds.
+    skipWorkers: values['skip-workers'] || (quick && values.workers === undefined && values['worker-feeds'] === undefined),
   };
 }
 
@@ -316,6 +330,7 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
               deepOffset: Math.min(10_000, Math.floor(phase.entries / 2)),
               floorKinds: opts.skipFloor ? [] : FLOOR_KINDS,
               ladderDurationS: opts.ladderDurationS,
+              floorRounds: 2,
             },
             {
               apiPid: api.pid,
@@ -373,7 +388,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  const results: BenchResults = {
+  const results: BenchResults & { workers?: WorkersResult } = {
     startedAt: new Date().toISOString(),
     machine: { cpus: availableParallelism(), node: process.versions.node, backend: process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite' },
     options: { ...opts },
@@ -391,6 +406,15 @@ async function main(): Promise<number> {
   };
   const t0 = performance.now();
   if (!opts.skipPolling) await pollingPhases(opts, results, save);
+  if (!opts.skipWorkers && process.env.DATABASE_URL) {
+    try {
+      results.workers = await workersPhase({ feeds: opts.workerFeeds, hosts: Math.max(opts.hosts, 1000), workers: opts.workers }, log);
+      save();
+    } catch (err) {
+      results.errors.push({ phase: 'many workers', message: err instanceof Error ? err.message : String(err) });
+      log(`many workers failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   if (!opts.skipServing) await servingPhases(opts, results, save);
   // In --quick only on a server (≈20 s): embedded, a fresh data directory's initdb alone takes longer.
   if (!opts.skipStream && !(opts.quick && !process.env.DATABASE_URL)) await streamPhases(opts, results, save);
@@ -398,6 +422,7 @@ async function main(): Promise<number> {
   save();
   console.log(renderMarkdown(results));
   if (results.stream) console.log(renderStreamMarkdown(results.stream));
+  if (results.workers) console.log(renderWorkers(results.workers));
   log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; results in bench/results/latest.json`);
   return results.errors.length > 0 ? 1 : 0;
 }

@@ -7,7 +7,14 @@ import type { StreamHub } from './stream/stream-hub.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
+  /** The primary: writes and admin reads. */
   db: Db;
+  /**
+   * DATABASE_READ_URL's replica for the read-only routes (merged feeds, items, stories, reader
+   * pages); unset means `db`. A response reads from one of the two only, never both, so the
+   * version in its ETag or cursor describes the rows it carries.
+   */
+  readDb?: Db;
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -17,4 +24,9 @@ export interface ApiDeps {
   subscribe: SubscribeDeps;
   /** The live stream's hub; built from the configuration when absent (run.ts passes one to close it on SIGTERM). */
   streams?: StreamHub;
+}
+
+/** The database the read-only routes read from: the replica when one is configured. */
+export function readDb(deps: ApiDeps): Db {
+  return deps.readDb ?? deps.db;
 }

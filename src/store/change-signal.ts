@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.ts';
+import { bumpChangeSeq } from './entries.ts';
 
 /**
  * Telling readers that entries changed, and up to where they may safely read. Two halves:
@@ -65,12 +66,11 @@ export function onLocalChange(db: Db, fn: ChangeCallback): () => void {
   return () => set.delete(fn);
 }
 
-/** After a committed change: one statement moves the sequence on and notifies other sessions; then local listeners. */
+/** After a committed change: moves the version on (bumpChangeSeq), notifies other sessions, then local listeners. */
 export async function announceChange(db: Db): Promise<number> {
-  const r = await db.query<{ seq: number }>(
-    `select s as seq, pg_notify('${CHANGE_CHANNEL}', s::text) from (select nextval('entries_change_seq') as s) x`,
-  );
-  const seq = Number(r.rows[0]?.seq);
+  const seq = await bumpChangeSeq(db);
+  // Its own statement (autocommit): a NOTIFY is delivered when its transaction commits.
+  await db.query(`select pg_notify('${CHANGE_CHANNEL}', $1)`, [String(seq)]);
   for (const fn of localListeners.get(db) ?? []) {
     try {
       fn(seq);

@@ -7,6 +7,8 @@ import { StreamHub } from '../stream/stream-hub.ts';
 /** The hub `serve` would build from the configuration (run.ts builds it itself, to close it on SIGTERM). */
 export function createStreamHub(deps: Pick<ApiDeps, 'db' | 'config' | 'logger' | 'metrics'>): StreamHub {
   return new StreamHub({
+    // The primary, never the read replica: the horizon is the primary's locks, and a replica may not
+    // have the rows yet when their NOTIFY arrives (the cursor would pass them: a gap).
     db: deps.db,
     logger: deps.logger,
     metrics: deps.metrics,
