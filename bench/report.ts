@@ -2,6 +2,7 @@ import type { ChildUsage } from './child.ts';
 import type { FarmStats } from './farm.ts';
 import type { FloorResult } from './floor.ts';
 import type { EndpointResult, LadderResult } from './serving.ts';
+import type { StreamPhase } from './stream.ts';
 import { checkTargets, formatTarget, formatValue, ISSUE_TABLE_ROW, TARGETS, verdict, type TargetCheck } from './targets.ts';
 
 export { TARGETS };
@@ -51,6 +52,8 @@ export interface BenchResults {
   options: Record<string, unknown>;
   polling: PollPhase[];
   serving: ServingPhase[];
+  /** Live stream latency and memory (bench/stream.ts); rendered by renderStreamMarkdown. */
+  stream?: StreamPhase;
   /** The issue's targets checked against the phases above (recomputed on every save). */
   targets: TargetCheck[];
   errors: { phase: string; message: string }[];

@@ -15,6 +15,7 @@ import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } 
 import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
+import { prepareStreamDb, renderStreamMarkdown, streamPhase } from './stream.ts';
 import { renderWorkers, workersPhase, type WorkersResult } from './workers.ts';
 
 /**
@@ -25,6 +26,7 @@ import { renderWorkers, workersPhase, type WorkersResult } from './workers.ts';
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
                       [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
+                      [--skip-stream] [--streams N] [--stream-rounds N]
                       [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]`;
 
 interface Options {
@@ -43,6 +45,10 @@ interface Options {
   onlyLadder: boolean;
   /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
   existingDb: string[];
+  /** Live stream latency (issue 12): open streams on one API process, and commits timed to their events. */
+  skipStream: boolean;
+  streams: number;
+  streamRounds: number;
   /** Many-workers rounds (server only): worker counts, and the farm size they share. */
   workers: number[];
   workerFeeds: number;
@@ -77,6 +83,9 @@ function parseOptions(argv: string[]): Options {
       'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
+      'skip-stream': { type: 'boolean', default: false },
+      streams: { type: 'string' },
+      'stream-rounds': { type: 'string' },
       workers: { type: 'string' },
       'worker-feeds': { type: 'string' },
       'skip-workers': { type: 'boolean', default: false },
@@ -119,6 +128,9 @@ function parseOptions(argv: string[]): Options {
     skipLadder: values['skip-ladder'],
     onlyLadder: values['only-ladder'],
     existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
+    skipStream: values['skip-stream'],
+    streams: positive('streams', values.streams) ?? 1000,
+    streamRounds: positive('stream-rounds', values['stream-rounds']) ?? (quick ? 10 : 50),
     workers: values.workers ? values.workers.split(',').map((w) => positive('workers', w.trim())!) : [1, 2, 4, 8],
     workerFeeds: positive('worker-feeds', values['worker-feeds']) ?? (quick ? 300 : 20_000),
     // Starting up to 8 worker processes per round takes over a minute even at 300 feeds on 2 cores:
@@ -345,6 +357,28 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
   }
 }
 
+/** Issue 12: publish-to-stream latency with `streams` open on one API process, and memory per stream. */
+async function streamPhases(opts: Options, results: BenchResults, save: () => void): Promise<void> {
+  let db: BenchDatabase | null = null;
+  let api: Awaited<ReturnType<typeof startServer>> | null = null;
+  try {
+    log(`stream: ${opts.streams} streams, ${opts.streamRounds} commits`);
+    db = await createBenchDatabase(process.env.DATABASE_URL);
+    const feedId = await prepareStreamDb(db);
+    log('  database ready; starting the API');
+    const limit = String(opts.streams + 10);
+    api = await startServer('serve-child.ts', [], { ...db.env, LOG_LEVEL: 'warn', DEMO: 'false', FEEDS: '', STREAM_MAX_CLIENTS: limit, STREAM_MAX_PER_IP: limit });
+    results.stream = await streamPhase(db, api, feedId, { streams: opts.streams, rounds: opts.streamRounds }, log);
+    save();
+  } catch (err) {
+    results.errors.push({ phase: 'stream', message: err instanceof Error ? err.message : String(err) });
+    log(`stream failed: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    await api?.stop().catch(() => undefined);
+    await db?.drop().catch(() => undefined);
+  }
+}
+
 async function main(): Promise<number> {
   let opts: Options;
   try {
@@ -382,9 +416,12 @@ async function main(): Promise<number> {
     }
   }
   if (!opts.skipServing) await servingPhases(opts, results, save);
+  // In --quick only on a server (≈20 s): embedded, a fresh data directory's initdb alone takes longer.
+  if (!opts.skipStream && !(opts.quick && !process.env.DATABASE_URL)) await streamPhases(opts, results, save);
   results.finishedAt = new Date().toISOString();
   save();
   console.log(renderMarkdown(results));
+  if (results.stream) console.log(renderStreamMarkdown(results.stream));
   if (results.workers) console.log(renderWorkers(results.workers));
   log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; results in bench/results/latest.json`);
   return results.errors.length > 0 ? 1 : 0;

@@ -5,6 +5,7 @@ import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { mergedFeeds, registerMergedFeedRoutes, UNFILTERED } from './routes/merged-feeds.ts';
 import { itemAnswers, registerItemRoutes } from './routes/items.ts';
 import { registerStoryRoutes } from './routes/stories.ts';
+import { registerStreamRoutes } from './routes/stream.ts';
 import { HEALTHY, registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
 import { installFrontDoor, type HotRoute, type HotRoutes } from './front-door.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -42,6 +43,7 @@ export function createApp(deps: ApiDeps): express.Express {
   registerMergedFeedRoutes(app, deps, feeds);
   registerItemRoutes(app, deps, items);
   registerStoryRoutes(app, deps);
+  registerStreamRoutes(app, deps);
   registerFeedRoutes(app, deps);
   app.get('/api/openapi.json', (req, res) => {
     res.json(openApiDocument(publicBase(req, deps.config)));

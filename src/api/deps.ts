@@ -3,6 +3,7 @@ import type { Config } from '../config/env.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubscribeDeps } from '../subscribe/subscribe.ts';
+import type { StreamHub } from './stream/stream-hub.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
@@ -21,6 +22,8 @@ export interface ApiDeps {
   refreshFeed(feedId: number): Promise<unknown>;
   /** Subscribing (POST /api/feeds, PATCH url, OPML import): its fetcher, address policy and the shutdown signal. */
   subscribe: SubscribeDeps;
+  /** The live stream's hub; built from the configuration when absent (run.ts passes one to close it on SIGTERM). */
+  streams?: StreamHub;
 }
 
 /** The database the read-only routes read from: the replica when one is configured. */

@@ -116,6 +116,7 @@ export function openApiDocument(serverUrl?: string): Json {
         },
       },
       '/assets/reader.css': { get: { summary: 'Reader stylesheet', tags: ['reader'], responses: { '200': { description: 'CSS', content: { 'text/css': { schema: { type: 'string' } } } }, ...commonErrors } } },
+      '/assets/live.js': { get: { summary: 'Reader script: counts new entries live from /api/stream (the page works without it)', tags: ['reader'], responses: { '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } }, ...commonErrors } } },
       '/favicon.ico': { get: { summary: 'No icon (204), so browsers stop asking', tags: ['reader'], responses: { '204': { description: 'No content' }, ...commonErrors } } },
       '/feed.xml': mergedFeed('RSS 2.0', 'application/rss+xml', false),
       '/feed.atom': mergedFeed('Atom 1.0', 'application/atom+xml', false),
@@ -140,6 +141,33 @@ export function openApiDocument(serverUrl?: string): Json {
             '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
             '400': problem('Malformed parameter'),
             ...commonErrors,
+          },
+        },
+      },
+      '/api/stream': {
+        get: {
+          summary: 'New and updated entries, live, as Server-Sent Events',
+          description:
+            'One `item` event per new or updated entry: `id:` is the entry\'s change sequence, `data:` the item exactly as /api/items gives it (schema Item). ' +
+            'A comment line every 15 s keeps proxies from closing the connection. Reconnecting with `Last-Event-ID` first sends every matching change after it ' +
+            '(at most the last 1,000 changes; further behind, one `reset` event whose data is {"reason", "last_event_id"}: reload, then follow), then live events, ' +
+            'with no gaps or repeats. Limits per process (STREAM_MAX_CLIENTS, 503) and per client address (STREAM_MAX_PER_IP, 429).',
+          tags: ['items'],
+          parameters: [
+            ...filterParams.filter((p) => p.name !== 'limit'),
+            query('since', 'Only entries sorted at or after this instant (ISO-8601).', { type: 'string', format: 'date-time' }),
+            { name: 'Last-Event-ID', in: 'header', description: 'The id of the last event received: resume after it.', schema: { type: 'string' } },
+          ],
+          responses: {
+            '200': {
+              description: 'An endless text/event-stream of `item` events (data: an Item as JSON) and `reset` events',
+              headers: { 'Cache-Control': { schema: { type: 'string' } }, 'X-Accel-Buffering': { schema: { type: 'string' } } },
+              content: { 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            '400': problem('Malformed parameter'),
+            '429': problem('Too many open streams from this address (STREAM_MAX_PER_IP), or too many requests (RATE_LIMIT_PER_MINUTE)', { 'Retry-After': { schema: { type: 'integer' } } }),
+            '500': problem('Unexpected error (logged)'),
+            '503': problem('Too many open streams on this server (STREAM_MAX_CLIENTS), or the database is not reachable', { 'Retry-After': { schema: { type: 'integer' } } }),
           },
         },
       },

@@ -107,6 +107,7 @@ const storyId = scalar().transform((v, ctx) => {
   return n;
 });
 const itemsWithStoryQuery = itemsQuery.extend({ story: storyId.optional(), collapse: collapse.optional() });
+const streamQuery = z.object({ ...filterShape, since: timestamp.optional() });
 const readerQuery = z.object({ ...filterShape, collapse: collapse.optional(), cursor: cursor.optional(), newer: cursor.optional() });
 
 export interface ListParams {
@@ -163,6 +164,12 @@ export function parseItemsQuery(query: unknown): ListParams {
     limit: p.limit ?? DEFAULT_LIMIT,
     cursor: p.cursor,
   };
+}
+
+/** `/api/stream`: the /api/items filters that apply to entries as they arrive (no page, cursor or end). */
+export function parseStreamQuery(query: unknown): EntryFilter {
+  const p = parseWith(streamQuery, query, 'strict');
+  return { ...toFilter(p), since: p.since };
 }
 
 /** `/api/stories`: the same filters, time range (of a story's last activity), limit and cursor. */

@@ -4,9 +4,10 @@ import type { Config } from '../config/env.ts';
 
 const directives = {
   defaultSrc: ["'self'"],
-  // The reader pages have no inline script or style: their CSS is /assets/reader.css.
+  // The reader pages have no inline script or style: their CSS is /assets/reader.css, their one
+  // script /assets/live.js (it reads /api/stream: connect-src falls back to default-src 'self').
   styleSrc: ["'self'"],
-  scriptSrc: ["'none'"],
+  scriptSrc: ["'self'"],
   // Article images (item page) come from publishers; the Referrer-Policy keeps our URLs from them.
   imgSrc: ["'self'", 'https:', 'http:'],
   formAction: ["'self'"],

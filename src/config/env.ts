@@ -135,6 +135,9 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT: duration('30s', 0, 3600),
   PARSE_THREADS: int(1, 0, 64),
   STORY_WINDOW: duration('72h', 60, 30 * 86400),
+  // Open /api/stream connections per API process, and per client address (req.ip, so TRUST_PROXY applies).
+  STREAM_MAX_CLIENTS: int(1000, 1, 1000000),
+  STREAM_MAX_PER_IP: int(20, 1, 1000000),
 });
 
 export type Config = z.output<typeof schema>;

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one process; a registry of its own so tests can create several apps. */
 export function createMetrics() {
@@ -35,6 +35,23 @@ export function createMetrics() {
       help: 'API request duration by route and status',
       labelNames: ['method', 'route', 'status'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    streamsOpen: new Gauge({
+      name: 'tributary_streams_open',
+      help: 'Open /api/stream connections',
+      registers: [registry],
+    }),
+    streamEvents: new Counter({
+      name: 'tributary_stream_events_total',
+      help: 'Events written to /api/stream clients, by type (item, reset)',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    streamsClosed: new Counter({
+      name: 'tributary_streams_closed_total',
+      help: '/api/stream connections ended or refused, by reason (client, slow, shutdown, limit, ip_limit)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
   };

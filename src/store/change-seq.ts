@@ -1,5 +1,5 @@
 import { retryWhileUnavailable, type Db, type Queryable } from './db.ts';
-import { bumpChangeSeq } from './entries.ts';
+import { announceChange, holdChangeHorizon } from './change-signal.ts';
 
 /** How long the after-commit bump may wait for a database that went away right after the commit. */
 const BUMP_RETRY_MS = 2000;
@@ -8,12 +8,18 @@ const BUMP_RETRY_MS = 2000;
  * Runs `fn` in one transaction and, once it has committed and `changed(result)`, moves the entries
  * version on (bumpChangeSeq: the entries_version row, sql/009). ETags are built from it, so it moves
  * after the rows commit: a reader never caches old rows under a new version. The one place that
- * does so. The bump is best effort: the change itself is committed, and the next change bumps again.
+ * does so, and the one that announces the change (NOTIFY and in-process listeners, change-signal.ts).
+ * Every transaction that writes change_seq must come through here: it also holds the live stream's
+ * horizon (holdChangeHorizon) while it runs. The bump is best effort: the change itself is
+ * committed, and the next change bumps again.
  */
 export async function commitChange<T>(db: Db, fn: (tx: Queryable) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
-  const result = await db.transaction(fn);
+  const result = await db.transaction(async (tx) => {
+    await holdChangeHorizon(tx);
+    return fn(tx);
+  });
   if (changed(result)) {
-    await retryWhileUnavailable(() => bumpChangeSeq(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
+    await retryWhileUnavailable(() => announceChange(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
     localChanges++;
   }
   return result;

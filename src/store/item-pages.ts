@@ -42,8 +42,8 @@ const ITEM_FIELDS = [
   `${SOURCES_JSON} as sources`,
 ];
 
-/** One item as compact JSON text, for an `entries e` in scope. */
-const ITEM_JSON = `(select row_to_json(x)::text from (select ${ITEM_FIELDS.join(', ')}) x)`;
+/** One item as compact JSON text, for an `entries e` in scope (also the live stream's `data:`). */
+export const ITEM_JSON = `(select row_to_json(x)::text from (select ${ITEM_FIELDS.join(', ')}) x)`;
 
 /**
  * `?collapse=story`: the item stands for its story, and `story` lists the story's other reports,

@@ -122,7 +122,10 @@ describe(`app: OpenAPI, health, metrics, limits (${backendName})`, () => {
     expect(res.headers.get('x-powered-by')).toBeNull();
     const html = await res.text();
     expect(html).toContain('<link rel="stylesheet" href="/assets/reader.css">');
-    expect(html).not.toMatch(/<script|style=/i);
+    // One script, a file of our own (the live "N new items" count); no inline script or style.
+    expect(html).toContain('<script src="/assets/live.js" defer></script>');
+    expect(html.replace('<script src="/assets/live.js" defer></script>', '')).not.toMatch(/<script|style=/i);
+    expect(csp).toContain("script-src 'self'");
     const css = await fetch(`${app.base}/assets/reader.css`);
     expect(css.headers.get('content-type')).toMatch(/^text\/css/);
     expect(await css.text()).toContain('.entry');

@@ -21,7 +21,7 @@ export interface RunningApp {
 }
 
 /** The real app on 127.0.0.1 (or `host`), on a port of its own. */
-export async function startApp(db: Db, env: Record<string, string> = {}, host = '127.0.0.1'): Promise<RunningApp> {
+export async function startApp(db: Db, env: Record<string, string> = {}, host = '127.0.0.1', overrides: Partial<ApiDeps> = {}): Promise<RunningApp> {
   const config: Config = loadConfig({ RATE_LIMIT_PER_MINUTE: '0', ...env });
   const deps: ApiDeps = {
     db,
@@ -30,6 +30,7 @@ export async function startApp(db: Db, env: Record<string, string> = {}, host = 
     metrics: createMetrics(),
     refreshFeed: async () => ({}),
     subscribe: { db, fetcher: createFetcher(fetchLimits(config)), allow: config.ALLOW_PRIVATE_NETWORKS },
+    ...overrides,
   };
   const server: Server = createApp(deps).listen(0, host);
   await new Promise<void>((resolve) => server.once('listening', resolve));

@@ -56,6 +56,11 @@ class Contract {
       .map((template) => ({ template, pattern: new RegExp(`^${template.replace(/[.]/g, '\\.').replace(/\{[^}]+\}/g, '[^/]+')}$`) }));
   }
 
+  /** The Item schema's validator (the data of a stream's `item` event). */
+  itemValidator() {
+    return this.ajv.getSchema(`${DOC_ID}#/components/schemas/Item`)!;
+  }
+
   /** Sends the request, checks the answer against the document, and returns it. */
   async call(base: string, method: string, path: string, expected: number, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: any }> {
     const res = await fetch(`${base}${path}`, { ...init, method });
@@ -87,6 +92,33 @@ class Contract {
     const ok = validate!(body);
     expect(ok ? [] : validate!.errors, `${label}: body does not match the schema`).toEqual([]);
     return { status: res.status, headers: res.headers, body };
+  }
+}
+
+/**
+ * A Server-Sent Events answer never ends by itself: read it up to its first `item` event, check
+ * the status and media type against the document, and the event's data against the Item schema
+ * the document names for it.
+ */
+async function streamCall(c: Contract, doc: Json, base: string, path: string, headers: Record<string, string>): Promise<Json> {
+  const ac = new AbortController();
+  const res = await fetch(`${base}${path}`, { headers, signal: ac.signal });
+  try {
+    expect(res.status).toBe(200);
+    const op = doc.paths['/api/stream'].get;
+    expect(Object.keys(op.responses['200'].content)).toContain((res.headers.get('content-type') ?? '').split(';')[0]);
+    c.covered.add('get /api/stream');
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`stream ended before an item event: ${text}`);
+      text += value;
+      const event = text.split('\n\n').find((block) => /^event: item$/m.test(block));
+      if (event) return JSON.parse(/^data: (.*)$/m.exec(event)![1]!) as Json;
+    }
+  } finally {
+    ac.abort();
   }
 }
 
@@ -220,6 +252,13 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     await c.call(base, 'GET', `/items/${itemId}`, 200);
     await c.call(base, 'GET', '/items/999999', 404);
     await c.call(base, 'GET', '/assets/reader.css', 200);
+    await c.call(base, 'GET', '/assets/live.js', 200);
+
+    // The live stream: resumed from the start, it first sends the entries stored so far.
+    const streamed = await streamCall(c, doc, base, `/api/stream?feed=${feedId}`, { 'last-event-id': '0' });
+    const validItem = contract.itemValidator();
+    expect(validItem(streamed) ? [] : validItem.errors, 'stream item matches the Item schema').toEqual([]);
+    await c.call(base, 'GET', '/api/stream?limit=1', 400);
     await c.call(base, 'GET', '/favicon.ico', 204);
 
     // Merged feeds: 200, 304 on a repeat, 400 on a bad parameter.

@@ -2,6 +2,7 @@ import type { EntryFilter, EntryWithSources, FeedOption } from '../../store/entr
 import type { StoryReport } from '../../store/stories-read.ts';
 import { storyOutlets } from '../output/model.ts';
 import { safeHttpUrl } from '../output/xml.ts';
+import { filterQuery } from '../public-url.ts';
 import { html, type SafeHtml } from './html.ts';
 import { renderEntryMeta } from './entry-meta.ts';
 import { renderPage } from './layout.ts';
@@ -29,7 +30,10 @@ const SUMMARY_CHARS = 320;
 export function renderReaderPage(v: ReaderView): string {
   const f = v.filter;
   const selectedFeed = f.feedIds?.length === 1 ? f.feedIds[0] : undefined;
-  const head = html`<link rel="alternate" type="application/rss+xml" title="Tributary (RSS)" href="${`/feed.xml${v.filterQuery}`}">
+  // The first page counts what arrives after it (live.js); later pages are history.
+  const live = v.paged ? html`` : html`<script src="/assets/live.js" defer></script>
+`;
+  const head = html`${live}<link rel="alternate" type="application/rss+xml" title="Tributary (RSS)" href="${`/feed.xml${v.filterQuery}`}">
 <link rel="alternate" type="application/atom+xml" title="Tributary (Atom)" href="${`/feed.atom${v.filterQuery}`}">
 <link rel="alternate" type="application/feed+json" title="Tributary (JSON Feed)" href="${`/feed.json${v.filterQuery}`}">
 `;
@@ -48,7 +52,10 @@ ${v.feeds.map((feed) => html`<option value="${feed.id}"${sel(feed.id === selecte
 </form>
 <p class="feeds">Subscribe: <a href="${`/feed.xml${v.filterQuery}`}">RSS</a> · <a href="${`/feed.atom${v.filterQuery}`}">Atom</a> · <a href="${`/feed.json${v.filterQuery}`}">JSON Feed</a></p>
 `;
-  const main = html`${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map((e) => renderEntry(e, v.otherReports?.get(e.id), v.otherReports !== undefined))}</ol>`}
+  // The stream sends entries, not stories: it takes the filters without collapse (which it refuses).
+  const notice = v.paged ? '' : html`<p class="live" id="live" data-stream="${`/api/stream${filterQuery({ ...v.filter, collapse: undefined })}`}" hidden><a href="${`/${v.filterQuery}`}">New items</a></p>
+`;
+  const main = html`${notice}${v.entries.length === 0 ? html`<p class="empty">No entries match.</p>` : html`<ol class="entries">${v.entries.map((e) => renderEntry(e, v.otherReports?.get(e.id), v.otherReports !== undefined))}</ol>`}
 <nav class="pages">
 ${v.paged ? html`<a href="${`/${v.filterQuery}`}">Newest</a>` : ''}
 ${v.newerHref ? html`<a rel="prev" href="${v.newerHref}">Newer</a>` : ''}
@@ -66,7 +73,7 @@ function renderEntry(e: EntryWithSources, others: StoryReport[] | undefined, col
   const href = safeHttpUrl(e.url);
   const title = e.title || '(untitled)';
   const summary = e.summary && e.summary.length > SUMMARY_CHARS ? `${e.summary.slice(0, SUMMARY_CHARS).trimEnd()}…` : e.summary;
-  return html`<li class="entry"${e.language ? html` lang="${e.language}"` : ''}>
+  return html`<li class="entry" data-entry-id="${e.id}"${e.language ? html` lang="${e.language}"` : ''}>
 <h2 dir="auto">${href ? html`<a href="${href}" rel="noopener noreferrer nofollow">${title}</a>` : title}</h2>
 ${renderEntryMeta(e, `/items/${e.id}`)}
 ${summary ? html`<p class="summary" dir="auto">${summary}</p>` : ''}

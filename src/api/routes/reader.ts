@@ -12,6 +12,7 @@ import { renderStoryNotFoundPage, renderStoryPage } from '../pages/story.ts';
 import { getStory, otherStoryReports, resolveStoryId } from '../../store/stories-read.ts';
 
 const READER_CSS = readFileSync(new URL('../pages/reader.css', import.meta.url), 'utf8');
+const LIVE_JS = readFileSync(new URL('../pages/live.js', import.meta.url), 'utf8');
 /** An entry id as the reader links it; anything else is a page that does not exist. */
 const ITEM_ID = /^[1-9]\d{0,15}$/;
 
@@ -19,6 +20,10 @@ const ITEM_ID = /^[1-9]\d{0,15}$/;
 export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/assets/reader.css', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=3600').type('text/css; charset=utf-8').send(READER_CSS);
+  });
+
+  app.get('/assets/live.js', (_req, res) => {
+    res.set('Cache-Control', 'public, max-age=3600').type('text/javascript; charset=utf-8').send(LIVE_JS);
   });
 
   // Browsers ask for it on every visit; an empty answer keeps logs and consoles free of 404s.

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { loadConfig, type Config } from '../../config/env.ts';
 import { createApp } from '../../api/app.ts';
+import { createStreamHub } from '../../api/routes/stream.ts';
+import type { StreamHub } from '../../api/stream/stream-hub.ts';
 import type { Runtime } from '../../runtime.ts';
 import { refreshFeed } from '../../worker/poll-once.ts';
 import { startWorker, type WorkerHandle } from '../../worker/worker.ts';
@@ -30,12 +32,16 @@ async function run(mode: RunMode): Promise<number> {
   });
   const log = rt.logger;
   let server: Server | null = null;
+  let streams: StreamHub | null = null;
   let worker: WorkerHandle | null = null;
   // Cancels long requests (an OPML import probing feeds) when the process is asked to stop.
   const shutdown = new AbortController();
   try {
     await sources.importInto(rt);
-    if (mode.api) server = await listen(rt, sources.config, shutdown.signal);
+    if (mode.api) {
+      streams = createStreamHub({ db: rt.db, config: sources.config, logger: rt.logger, metrics: rt.metrics });
+      server = await listen(rt, sources.config, shutdown.signal, streams);
+    }
     if (mode.worker) {
       worker = startWorker(rt.pollDeps, {
         ...rt.pollSettings,
@@ -60,8 +66,10 @@ async function run(mode: RunMode): Promise<number> {
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
 
-  // Stop taking work, let in-flight work finish within its bound, then close the pool.
+  // Stop taking work, let in-flight work finish within its bound, then close the pool. Live streams
+  // never finish by themselves: they are ended first (clients resume elsewhere with Last-Event-ID).
   const closing = server ? new Promise<void>((r) => server!.close(() => r())) : Promise.resolve();
+  await streams?.close();
   server?.closeIdleConnections();
   await worker?.stop();
   await Promise.race([closing, new Promise((r) => setTimeout(r, 5000).unref())]);
@@ -70,8 +78,9 @@ async function run(mode: RunMode): Promise<number> {
   return 0;
 }
 
-async function listen(rt: Runtime, config: Config, shutdown: AbortSignal): Promise<Server> {
+async function listen(rt: Runtime, config: Config, shutdown: AbortSignal, streams: StreamHub): Promise<Server> {
   const app = createApp({
+    streams,
     db: rt.db,
     readDb: rt.readDb,
     config,
