@@ -4,6 +4,7 @@ import { bodiesOnly, errorHandler, precomputedHeaders, rateLimiter, requestMetri
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { registerMergedFeedRoutes } from './routes/merged-feeds.ts';
 import { registerItemRoutes } from './routes/items.ts';
+import { registerWebSubRoutes } from './routes/websub.ts';
 import { registerStoryRoutes } from './routes/stories.ts';
 import { registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
 import { registerReaderRoutes } from './routes/reader.ts';
@@ -26,6 +27,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(precomputedHeaders(securityHeaders(deps.config)));
   app.use(requestMetrics(deps));
   app.use(rateLimiter(deps.config.RATE_LIMIT_PER_MINUTE, UNLIMITED_PATHS));
+  // WebSub deliveries are signed raw bytes: their route reads the body itself, before any parser.
+  registerWebSubRoutes(app, deps);
   app.use(bodiesOnly(express.json({ limit: '100kb' })));
 
   registerHealthRoutes(app, deps);

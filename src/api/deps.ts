@@ -3,6 +3,9 @@ import type { Config } from '../config/env.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubscribeDeps } from '../subscribe/subscribe.ts';
+import type { ParsedFeed } from '../parse/types.ts';
+import type { HubPublisher } from '../websub/publisher.ts';
+import type { Subscriber } from '../websub/subscriber.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
@@ -14,4 +17,10 @@ export interface ApiDeps {
   refreshFeed(feedId: number): Promise<unknown>;
   /** Subscribing (POST /api/feeds, PATCH url, OPML import): its fetcher, address policy and the shutdown signal. */
   subscribe: SubscribeDeps;
+  /** WebSub: ending push subscriptions of removed/disabled feeds, parsing deliveries, pinging our hub. */
+  websub?: {
+    subscriber?: Subscriber | undefined;
+    publisher?: HubPublisher | null | undefined;
+    parse?: (text: string, opts: { baseUrl: string | null }) => Promise<ParsedFeed>;
+  };
 }

@@ -50,3 +50,20 @@ async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T
     }
   }
 }
+
+export interface PushedItems {
+  feed: IngestFeed;
+  items: NormalisedItem[];
+  ingest: IngestOptions;
+}
+
+/**
+ * Stores a document a WebSub hub delivered: the same ingest as a poll, in one transaction with the
+ * change sequence bumped after commit, but without a poll's state (no lease, no validators: the
+ * feed's own URL was not fetched).
+ */
+export async function recordPushedItems(db: Db, p: PushedItems): Promise<IngestResult> {
+  return retryOnConflict(() =>
+    commitChange(db, (tx) => ingestItems(tx, p.feed, p.items, p.ingest), (r) => r.inserted + r.linked + r.updated > 0),
+  );
+}
