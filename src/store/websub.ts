@@ -61,7 +61,7 @@ export async function markSubscribePending(q: Queryable, i: SubscribeIntent): Pr
   const r = await q.query<SubscriptionRow>(
     `insert into websub_subscriptions as s
        (feed_id, hub, topic, token, secret, state, pending_mode, pending_since, lease_seconds, next_attempt_at, updated_at)
-     values ($1, $2, $3, $4, $5, 'pending', 'subscribe', $7, $6, $8, $7)
+     values ($1::int, $2::text, $3::text, $4::text, $5::text, 'pending', 'subscribe', $7::timestamptz, $6::int, $8::timestamptz, $7::timestamptz)
      on conflict (feed_id) do update set
        token = case when s.hub = excluded.hub and s.topic = excluded.topic then s.token else excluded.token end,
        secret = case when s.hub = excluded.hub and s.topic = excluded.topic then s.secret else excluded.secret end,
@@ -137,7 +137,7 @@ export async function confirmSubscribe(db: Db, v: VerifiedSubscription): Promise
     const lease = v.leaseSeconds ?? row.rows[0].lease_seconds ?? 86400;
     await tx.query(
       `update websub_subscriptions set state = 'subscribed', pending_mode = null, pending_since = null,
-         lease_seconds = $2, expires_at = $3::timestamptz + make_interval(secs => $2), attempts = 0, last_error = null,
+         lease_seconds = $2::int, expires_at = $3::timestamptz + make_interval(secs => $2::int), attempts = 0, last_error = null,
          next_attempt_at = $4, updated_at = $3
        where feed_id = $1`,
       [v.feedId, lease, v.now, v.renewAt(lease)],
@@ -170,9 +170,9 @@ export async function recordDenied(q: Queryable, feedId: number, token: string, 
 /** While pushed, a feed is polled at POLL_MAX_INTERVAL only (a safety net). */
 export async function holdPolling(q: Queryable, feedId: number, pollMaxSeconds: number): Promise<void> {
   await q.query(
-    `update feeds set next_poll_at = greatest(next_poll_at, coalesce(last_fetched_at, now()) + make_interval(secs => $2))
+    `update feeds set next_poll_at = greatest(next_poll_at, coalesce(last_fetched_at, now()) + make_interval(secs => $2::int))
      where id = $1`,
-    [feedId, pollMaxSeconds],
+    [feedId, Math.round(pollMaxSeconds)],
   );
 }
 
@@ -222,7 +222,7 @@ export async function claimDueSubscriptions(q: Queryable, now: Date, limit: numb
        limit $2
        for update skip locked
      )
-     update websub_subscriptions s set next_attempt_at = $1::timestamptz + make_interval(secs => $3)
+     update websub_subscriptions s set next_attempt_at = $1::timestamptz + make_interval(secs => $3::int)
      from due where s.feed_id = due.feed_id
      returning ${COLUMNS.split(',').map((c) => `s.${c.trim()}`).join(', ')},
        exists (select 1 from feeds f where f.id = s.feed_id and f.enabled) as feed_live`,
@@ -244,9 +244,9 @@ export async function claimPingSlots(q: Queryable, topics: string[], now: Date, 
   if (topics.length === 0) return [];
   const r = await q.query<{ topic: string }>(
     `insert into websub_pings as p (topic, last_ping_at)
-     select t, $2 from unnest($1::text[]) as t
+     select t, $2::timestamptz from unnest($1::text[]) as t
      on conflict (topic) do update set last_ping_at = excluded.last_ping_at
-       where p.last_ping_at <= $2::timestamptz - make_interval(secs => $3)
+       where p.last_ping_at <= $2::timestamptz - make_interval(secs => $3::int)
      returning p.topic`,
     [topics, now, intervalSeconds],
   );
