@@ -15,6 +15,7 @@ import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } 
 import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
+import { renderWebSubMarkdown, runWebSubBench } from './websub.ts';
 
 /**
  * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
@@ -23,7 +24,8 @@ import { explainPage } from '../src/store/entry-queries.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
-                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]`;
+                      [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
+       npm run bench -- --websub [--quick]     (WebSub delivery → committed/visible latency only)`;
 
 interface Options {
   quick: boolean;
@@ -41,6 +43,8 @@ interface Options {
   onlyLadder: boolean;
   /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
   existingDb: string[];
+  /** Only the WebSub delivery section (bench/websub.ts). */
+  websub: boolean;
 }
 
 /** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
@@ -71,6 +75,7 @@ function parseOptions(argv: string[]): Options {
       'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
+      websub: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -110,6 +115,7 @@ function parseOptions(argv: string[]): Options {
     skipLadder: values['skip-ladder'],
     onlyLadder: values['only-ladder'],
     existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
+    websub: values.websub,
   };
 }
 
@@ -338,6 +344,14 @@ async function main(): Promise<number> {
     console.error(err instanceof Error ? err.message : String(err));
     console.error(USAGE);
     return 2;
+  }
+  if (opts.websub) {
+    const r = await runWebSubBench({ feeds: opts.quick ? 10 : 50, deliveries: opts.quick ? 50 : 500, concurrency: 8, log });
+    console.log(renderWebSubMarkdown(r));
+    const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, 'websub.json'), `${JSON.stringify(r, null, 2)}\n`);
+    return 0;
   }
   const results: BenchResults = {
     startedAt: new Date().toISOString(),
