@@ -19,6 +19,7 @@ export interface HubPublisher {
   changed(regions: Iterable<string | null>): void;
   /** Pings what is due now; resolves when those pings (and their retries) are done. */
   flush(): Promise<void>;
+  /** Announces what is still due (one attempt each), then stops. */
   close(): Promise<void>;
 }
 
@@ -70,7 +71,7 @@ export function createPublisher(o: PublisherOptions): HubPublisher {
 
   /** Claims the slots of the changed topics and starts their pings (not awaited). */
   const claimAndPing = async (): Promise<void> => {
-    if (dirty.size === 0) return;
+    if (dirty.size === 0 || closed) return;
     const topics = [...dirty].sort();
     let won: string[];
     try {
@@ -120,6 +121,10 @@ export function createPublisher(o: PublisherOptions): HubPublisher {
     },
     flush,
     async close() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+      // A short-lived process (`poll --once`) still announces what it committed; failures are not retried.
+      await claim().catch(() => undefined);
       closed = true;
       if (timer) clearTimeout(timer);
       await Promise.allSettled([...inFlight]);
