@@ -78,3 +78,18 @@ describe('push state shown by /api/feeds', () => {
     expect(pushView(null, now)).toEqual({ state: 'none', hub: null, expires_at: null });
   });
 });
+
+describe('WebSub settings', () => {
+  it('defaults, durations, and WEBSUB_HUB only with PUBLIC_URL', async () => {
+    const { loadConfig, ConfigError } = await import('../../src/config/env.ts');
+    const d = loadConfig({});
+    expect([d.WEBSUB_HUB, d.WEBSUB_PING_INTERVAL, d.WEBSUB_LEASE]).toEqual([undefined, 10, 7 * 86400]);
+    const c = loadConfig({ WEBSUB_HUB: 'https://hub.example/', PUBLIC_URL: 'https://news.example', WEBSUB_PING_INTERVAL: '30s', WEBSUB_LEASE: '1d' });
+    expect([c.WEBSUB_HUB, c.WEBSUB_PING_INTERVAL, c.WEBSUB_LEASE]).toEqual(['https://hub.example/', 30, 86400]);
+    expect(() => loadConfig({ WEBSUB_HUB: 'https://hub.example/' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEBSUB_HUB: 'https://hub.example/' })).toThrow(/WEBSUB_HUB: needs PUBLIC_URL/);
+    expect(() => loadConfig({ WEBSUB_HUB: 'ftp://hub.example/', PUBLIC_URL: 'https://n.example' })).toThrow(/WEBSUB_HUB/);
+    expect(() => loadConfig({ WEBSUB_PING_INTERVAL: '0s' })).toThrow(/WEBSUB_PING_INTERVAL/);
+    expect(() => loadConfig({ WEBSUB_LEASE: 'forever' })).toThrow(/WEBSUB_LEASE/);
+  });
+});

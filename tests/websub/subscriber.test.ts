@@ -243,15 +243,18 @@ describe(`WebSub subscriber (${backendName})`, () => {
     const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
     const patched = await fetch(`${base}/api/feeds/${disabled}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ enabled: false }) });
     expect(patched.status).toBe(200);
-    await until(async () => (await getSubscription(t.db, disabled)) === null);
-    const unsub = hub.requests.find((r) => r.mode === 'unsubscribe' && r.form['hub.topic'] === topicOf(disabled))!;
+    const unsubscribeOf = (id: number) => hub.requests.find((r) => r.mode === 'unsubscribe' && r.form['hub.topic'] === topicOf(id));
+    await until(() => unsubscribeOf(disabled)?.verification !== undefined);
+    expect(await getSubscription(t.db, disabled)).toBeNull();
+    const unsub = unsubscribeOf(disabled)!;
     expect(unsub.verification).toEqual({ status: 200, echoed: true });
 
     const removed = await subscribedFeed('remove');
     const del = await fetch(`${base}/api/feeds/${removed}`, { method: 'DELETE', headers: auth });
     expect(del.status).toBe(204);
-    await until(async () => (await getSubscription(t.db, removed)) === null);
-    expect(hub.requests.some((r) => r.mode === 'unsubscribe' && r.form['hub.topic'] === topicOf(removed) && r.verification?.echoed)).toBe(true);
+    await until(() => unsubscribeOf(removed)?.verification !== undefined);
+    expect(unsubscribeOf(removed)!.verification).toEqual({ status: 200, echoed: true });
+    expect(await getSubscription(t.db, removed)).toBeNull();
     expect([...hub.subscriptions.values()].some((s) => s.topic === topicOf(removed))).toBe(false);
   });
 
