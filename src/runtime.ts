@@ -108,6 +108,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     pollSettings: { concurrency: config.FETCH_CONCURRENCY, batchSize: config.POLL_BATCH_SIZE, leaseSeconds: config.LEASE_SECONDS },
     websub: { subscriber, publisher },
     async close() {
+      await subscriber.settle();
       await publisher?.close();
       await hubClient.close();
       await fetcher.close();

@@ -58,6 +58,8 @@ export interface Subscriber {
   end(feedId: number): Promise<void>;
   /** The worker's schedule: expire lapsed leases, renew, retry, unsubscribe orphans. */
   maintain(): Promise<void>;
+  /** Waits for requests in flight (a `poll --once` process about to exit). */
+  settle(): Promise<void>;
 }
 
 /** When a verified lease is renewed: at 80% of it, and never later than a minute before it ends. */
@@ -127,12 +129,15 @@ export function createSubscriber(o: SubscriberOptions): Subscriber {
     o.logger.warn({ feedId: row.feed_id, hub: row.hub, error: answer.error }, 'WebSub unsubscription failed; retried later');
   };
 
-  const guarded = async (what: string, feedId: number | null, fn: () => Promise<void>): Promise<void> => {
-    try {
-      await fn();
-    } catch (err) {
-      o.logger.warn({ feedId, err: (err as Error).message }, `WebSub ${what} failed`);
-    }
+  const inFlight = new Set<Promise<void>>();
+  const guarded = (what: string, feedId: number | null, fn: () => Promise<void>): Promise<void> => {
+    const run = fn()
+      .catch((err: unknown) => {
+        o.logger.warn({ feedId, err: (err as Error).message }, `WebSub ${what} failed`);
+      })
+      .finally(() => inFlight.delete(run));
+    inFlight.add(run);
+    return run;
   };
 
   return {
@@ -188,6 +193,10 @@ export function createSubscriber(o: SubscriberOptions): Subscriber {
           return subscribe(row.feed_id, row.hub, row.topic);
         });
       }
+    },
+
+    async settle() {
+      await Promise.allSettled([...inFlight]);
     },
   };
 }
