@@ -184,6 +184,11 @@ export function createSubscriber(o: SubscriberOptions): Subscriber {
       const due = await claimDueSubscriptions(o.db, at, MAINTAIN_BATCH, verifySeconds);
       for (const row of due) {
         await guarded('maintenance', row.feed_id, async () => {
+          if (row.ending && row.pending_mode === 'unsubscribe') {
+            // Asked, never verified: counted, so a hub that ignores us is given up after a few tries.
+            const t = now();
+            return recordRequestFailure(o.db, row.feed_id, row.token, 'unsubscribe', 'the hub did not verify the unsubscription in time', t, t);
+          }
           if (row.ending || !row.feed_live) return unsubscribe(row);
           if (row.pending_mode === 'subscribe') {
             // The hub accepted the request but never verified it.

@@ -258,6 +258,24 @@ describe(`WebSub subscriber (${backendName})`, () => {
     expect([...hub.subscriptions.values()].some((s) => s.topic === topicOf(removed))).toBe(false);
   });
 
+  it('an unsubscription the hub never verifies is retried, then given up (the row goes)', async () => {
+    const id = await subscribedFeed('ignored-unsubscribe');
+    hub.autoVerify = false;
+    let clock = new Date();
+    const client = createHubClient({ allow: { all: true, cidrs: [] }, timeoutMs: 3000, userAgent: 'test' });
+    const s = createSubscriber({ db: t.db, client, logger: silentLogger, publicUrl: base, leaseSeconds: 3600, pollMaxSeconds: 6 * 3600, now: () => clock });
+    const unsubscribes = () => hub.requests.filter((r) => r.mode === 'unsubscribe' && r.form['hub.topic'] === topicOf(id)).length;
+    await s.end(id);
+    expect(unsubscribes()).toBe(1);
+    for (let round = 0; round < 20 && (await getSubscription(t.db, id)) !== null; round++) {
+      clock = new Date(clock.getTime() + 601_000); // past the verification window
+      await s.maintain();
+    }
+    expect(await getSubscription(t.db, id)).toBeNull();
+    expect(unsubscribes()).toBe(5);
+    await client.close();
+  });
+
   it('the worker job unsubscribes feeds the worker disabled (410, giving up)', async () => {
     const id = await subscribedFeed('worker-disabled');
     await t.db.query(`update feeds set enabled = false, disabled_reason = 'gone' where id = $1`, [id]);
