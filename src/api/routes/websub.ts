@@ -89,6 +89,10 @@ export function registerWebSubRoutes(app: express.Express, deps: ApiDeps): void 
       case 'stored': {
         const r = outcome.result;
         deps.logger.info({ feedId, inserted: r.inserted, linked: r.linked, updated: r.updated }, 'WebSub delivery stored');
+        // Counted like a poll's entries: pushed or polled, they are the same ingest.
+        if (r.inserted) deps.metrics.entriesIngested.inc({ effect: 'inserted' }, r.inserted);
+        if (r.linked) deps.metrics.entriesIngested.inc({ effect: 'linked' }, r.linked);
+        if (r.updated) deps.metrics.entriesIngested.inc({ effect: 'updated' }, r.updated);
         res.json({ inserted: r.inserted, linked: r.linked, updated: r.updated, unchanged: r.unchanged });
         return;
       }
