@@ -159,7 +159,14 @@ export function createSubscriber(o: SubscriberOptions): Subscriber {
           if (row && !row.ending) await unsubscribe(row);
           return;
         }
-        if (row && !row.ending && row.hub === links.hub && row.topic === links.self) {
+        const sameTopic = row !== null && row.hub === links.hub && row.topic === links.self;
+        if (row && !row.ending && !sameTopic && (row.state === 'subscribed' || row.state === 'pending')) {
+          // The feed moved to another hub or topic: end the old subscription first (one row per
+          // feed); a later poll subscribes the new one.
+          await unsubscribe(row);
+          return;
+        }
+        if (row && !row.ending && sameTopic) {
           if (row.state === 'subscribed' && row.expires_at !== null && row.expires_at > at) {
             await holdPolling(o.db, feedId, o.pollMaxSeconds);
             return;

@@ -276,6 +276,22 @@ describe(`WebSub subscriber (${backendName})`, () => {
     await client.close();
   });
 
+  it('a feed that moves to another topic is unsubscribed from the old one, then subscribed to the new one', async () => {
+    const id = await subscribedFeed('moved');
+    const moved = `${topicOf(id)}/moved`;
+    feeds.body = rss(hub.url, moved, [{ guid: 'moved-2', title: 'moved second' }, { guid: 'moved-1', title: 'moved first' }]);
+    await pollNow(rt, id);
+    const old = () => hub.requests.find((r) => r.mode === 'unsubscribe' && r.form['hub.topic'] === topicOf(id));
+    await until(() => old()?.verification !== undefined);
+    expect(old()!.verification).toEqual({ status: 200, echoed: true });
+    expect(await getSubscription(t.db, id)).toBeNull();
+
+    feeds.body = rss(hub.url, moved, [{ guid: 'moved-3', title: 'moved third' }, { guid: 'moved-2', title: 'moved second' }]);
+    await pollNow(rt, id);
+    await until(async () => (await getSubscription(t.db, id))?.state === 'subscribed');
+    expect((await getSubscription(t.db, id))!.topic).toBe(moved);
+  });
+
   it('the worker job unsubscribes feeds the worker disabled (410, giving up)', async () => {
     const id = await subscribedFeed('worker-disabled');
     await t.db.query(`update feeds set enabled = false, disabled_reason = 'gone' where id = $1`, [id]);
