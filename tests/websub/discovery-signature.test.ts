@@ -93,3 +93,27 @@ describe('WebSub settings', () => {
     expect(() => loadConfig({ WEBSUB_LEASE: 'forever' })).toThrow(/WEBSUB_LEASE/);
   });
 });
+
+describe('hub requests and the SSRF policy', () => {
+  it('a hub on a private address is refused unless ALLOW_PRIVATE_NETWORKS allows it', async () => {
+    const { createServer } = await import('node:http');
+    const { createHubClient } = await import('../../src/websub/hub-client.ts');
+    const server = createServer((_req, res) => res.writeHead(202).end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const hub = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    const strict = createHubClient({ allow: { all: false, cidrs: [] }, timeoutMs: 3000, userAgent: 'test' });
+    const open = createHubClient({ allow: { all: false, cidrs: ['127.0.0.0/8'] }, timeoutMs: 3000, userAgent: 'test' });
+    try {
+      const refused = await strict.post(hub, { 'hub.mode': 'publish', 'hub.url': 'https://x.example/feed.xml' });
+      expect(refused.ok).toBe(false);
+      expect(refused.ok ? '' : refused.error).toMatch(/^hub /);
+      expect(await open.post(hub, { 'hub.mode': 'publish', 'hub.url': 'https://x.example/feed.xml' })).toEqual({ ok: true, status: 202 });
+      const bad = await strict.post('ftp://hub.example/', {});
+      expect(bad.ok).toBe(false);
+    } finally {
+      await strict.close();
+      await open.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
