@@ -2,7 +2,7 @@ import type { ChildUsage } from './child.ts';
 import type { FarmStats } from './farm.ts';
 import type { FloorResult } from './floor.ts';
 import type { EndpointResult, LadderResult } from './serving.ts';
-import { checkTargets, formatTarget, formatValue, TARGETS, verdict, type TargetCheck } from './targets.ts';
+import { checkTargets, formatTarget, formatValue, ISSUE_TABLE_ROW, TARGETS, verdict, type TargetCheck } from './targets.ts';
 
 export { TARGETS };
 
@@ -199,6 +199,11 @@ export function renderMarkdown(r: BenchResults): string {
       ),
       '',
     );
+  }
+  const issueRows = targets.filter((c) => ISSUE_TABLE_ROW.test(c.id));
+  if (issueRows.length > 0) {
+    out.push('## Issue 10: cost against the floor measured in this run', '');
+    out.push(table(['row', 'measured', 'target', 'result'], issueRows.map((c) => [c.name, formatValue(c.measured, c.unit), formatTarget(c), verdict(c)])), '');
   }
   if (targets.length > 0) {
     const met = targets.filter((c) => c.met).length;

@@ -15,6 +15,7 @@ import { renderMarkdown, type BenchResults, type PollPhase, type ServingPhase } 
 import { checkTargets } from './targets.ts';
 import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
+import { renderWorkers, workersPhase, type WorkersResult } from './workers.ts';
 import { renderWebSubMarkdown, runWebSubBench } from './websub.ts';
 
 /**
@@ -25,6 +26,7 @@ import { renderWebSubMarkdown, runWebSubBench } from './websub.ts';
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
                       [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
+                      [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]
        npm run bench -- --websub [--quick]     (WebSub delivery → committed/visible latency only)`;
 
 interface Options {
@@ -43,6 +45,10 @@ interface Options {
   onlyLadder: boolean;
   /** Serve databases an earlier run loaded (comma-separated URLs; kept, not dropped) instead of loading --entries. */
   existingDb: string[];
+  /** Many-workers rounds (server only): worker counts, and the farm size they share. */
+  workers: number[];
+  workerFeeds: number;
+  skipWorkers: boolean;
   /** Only the WebSub delivery section (bench/websub.ts). */
   websub: boolean;
 }
@@ -75,6 +81,9 @@ function parseOptions(argv: string[]): Options {
       'existing-db': { type: 'string' },
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
+      workers: { type: 'string' },
+      'worker-feeds': { type: 'string' },
+      'skip-workers': { type: 'boolean', default: false },
       websub: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -115,6 +124,11 @@ function parseOptions(argv: string[]): Options {
     skipLadder: values['skip-ladder'],
     onlyLadder: values['only-ladder'],
     existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
+    workers: values.workers ? values.workers.split(',').map((w) => positive('workers', w.trim())!) : [1, 2, 4, 8],
+    workerFeeds: positive('worker-feeds', values['worker-feeds']) ?? (quick ? 300 : 20_000),
+    // Starting up to 8 worker processes per round takes over a minute even at 300 feeds on 2 cores:
+    // --quick runs it only when asked for with --workers or --worker-feeds.
+    skipWorkers: values['skip-workers'] || (quick && values.workers === undefined && values['worker-feeds'] === undefined),
     websub: values.websub,
   };
 }
@@ -310,6 +324,7 @@ async function servingPhases(opts: Options, results: BenchResults, save: () => v
               deepOffset: Math.min(10_000, Math.floor(phase.entries / 2)),
               floorKinds: opts.skipFloor ? [] : FLOOR_KINDS,
               ladderDurationS: opts.ladderDurationS,
+              floorRounds: 2,
             },
             {
               apiPid: api.pid,
@@ -353,7 +368,7 @@ async function main(): Promise<number> {
     writeFileSync(join(resultsDir, 'websub.json'), `${JSON.stringify(r, null, 2)}\n`);
     return 0;
   }
-  const results: BenchResults = {
+  const results: BenchResults & { workers?: WorkersResult } = {
     startedAt: new Date().toISOString(),
     machine: { cpus: availableParallelism(), node: process.versions.node, backend: process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite' },
     options: { ...opts },
@@ -371,10 +386,20 @@ async function main(): Promise<number> {
   };
   const t0 = performance.now();
   if (!opts.skipPolling) await pollingPhases(opts, results, save);
+  if (!opts.skipWorkers && process.env.DATABASE_URL) {
+    try {
+      results.workers = await workersPhase({ feeds: opts.workerFeeds, hosts: Math.max(opts.hosts, 1000), workers: opts.workers }, log);
+      save();
+    } catch (err) {
+      results.errors.push({ phase: 'many workers', message: err instanceof Error ? err.message : String(err) });
+      log(`many workers failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   if (!opts.skipServing) await servingPhases(opts, results, save);
   results.finishedAt = new Date().toISOString();
   save();
   console.log(renderMarkdown(results));
+  if (results.workers) console.log(renderWorkers(results.workers));
   log(`bench finished in ${((performance.now() - t0) / 1000).toFixed(1)} s; results in bench/results/latest.json`);
   return results.errors.length > 0 ? 1 : 0;
 }

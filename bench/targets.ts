@@ -24,6 +24,8 @@ export const TARGETS = {
   /** Deep cursor page p99 ÷ first page p99. */
   deepVsFirstP99: 1.5,
   searchP99Ms: 100,
+  /** A word no entry contains, one connection (the ladder's 0-match rung): issue 10's "≤ 20 ms at any size". */
+  absentWordP99Ms: 20,
   /** Cost per request ÷ a bare node:http server's answering the same bytes (issue 10), per endpoint kind. */
   floorRatio: { health: 3, feedNotModified: 3, feed: 1.5, first: 2, item: 5 } as Partial<Record<EndpointKind, number>>,
   /** Per endpoint: p99 at the largest serving size ÷ p99 at the smallest. */
@@ -153,6 +155,9 @@ function servingChecks(serving: ServingPhase[]): TargetCheck[] {
       out.push(
         check(`serve:${s.entries}:ladder:${rung.word}`, `?q=${rung.word} (${count(rung.matches)} matches) at ${at}, 1 connection: p99`, rung.p99Ms, '≤', TARGETS.searchP99Ms, 'ms', bad),
       );
+      if (rung.matches === 0) {
+        out.push(check(`serve:${s.entries}:absent`, `?q=${rung.word} (a word no entry contains) at ${at}, 1 connection: p99`, rung.p99Ms, '≤', TARGETS.absentWordP99Ms, 'ms', bad));
+      }
     }
     const first = s.endpoints.find((e) => e.kind === 'first');
     const deep = s.endpoints.find((e) => e.kind === 'deep');
@@ -181,6 +186,12 @@ function storageChecks(serving: ServingPhase[]): TargetCheck[] {
   const largest = serving.reduce((a, b) => (b.entries > a.entries ? b : a));
   return [check('storage', `storage per entry at ${count(largest.entries)} entries (indexes included)`, largest.bytesPerEntry / 1024, '≤', TARGETS.kbPerEntry, 'KB')];
 }
+
+/**
+ * The rows of issue 10's table (each endpoint's cost ÷ its floor, the absent word, the polls ÷
+ * their floors, the worker's peak RSS), picked from the checks by id, for the report's summary.
+ */
+export const ISSUE_TABLE_ROW = /^serve:\d+:\w+:floor$|^serve:\d+:absent$|^poll:(cold|warm) [^:]+:floorRatio$|:peakRss$/;
 
 /** Every target that the phases in `r` can be checked against, in report order. */
 export function checkTargets(r: Pick<BenchResults, 'polling' | 'serving'>): TargetCheck[] {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Config } from './config/env.ts';
 import { openDb, type Db } from './store/db.ts';
-import { migrate } from './store/migrate.ts';
+import { migrateDatabase } from './store/migrate.ts';
 import { createFetcher, type Fetcher } from './fetch/fetcher.ts';
 import type { FetchLimits } from './fetch/types.ts';
 import { parseFeed } from './parse/index.ts';
@@ -24,6 +24,8 @@ import { createSubscriber, type Subscriber } from './websub/subscriber.ts';
 export interface Runtime {
   config: Config;
   db: Db;
+  /** DATABASE_READ_URL's replica for the API's read-only routes; `db` when unset. */
+  readDb: Db;
   fetcher: Fetcher;
   logger: Logger;
   metrics: Metrics;
@@ -40,6 +42,8 @@ export interface RuntimeOptions {
   migrate?: boolean;
   /** Use this database instead of opening one from the configuration (tests; closed by the caller). */
   db?: Db;
+  /** The API will serve: open DATABASE_READ_URL when it is set (workers and one-shot commands never read from it). */
+  readReplica?: boolean;
 }
 
 export function fetchLimits(config: Config): FetchLimits {
@@ -65,8 +69,21 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     onWaiting: (err) =>
       logger.warn({ err: err.message, timeoutSeconds: config.DB_CONNECT_TIMEOUT }, 'database not reachable yet; retrying (DB_CONNECT_TIMEOUT)'),
   });
+  // Opened after the primary; a replica that stays unreachable for DB_CONNECT_TIMEOUT fails the start too.
+  const readDb = ownDb && opts.readReplica && config.DATABASE_READ_URL
+    ? await openDb({
+      databaseUrl: config.DATABASE_READ_URL,
+      poolSize: config.DB_POOL_SIZE,
+      onConnectionLost: (err) => logger.warn({ err: err.message }, 'read replica connection lost; will reconnect'),
+      connectTimeoutMs: config.DB_CONNECT_TIMEOUT * 1000,
+    }).catch(async (err: unknown) => {
+      await db.close();
+      // Named, so the one-line CLI error does not blame DATABASE_URL.
+      throw new Error(`the read replica (DATABASE_READ_URL) cannot be reached: ${err instanceof Error ? err.message : String(err)}`);
+    })
+    : db;
   if (opts.migrate !== false) {
-    const m = await migrate(db);
+    const m = await migrateDatabase(db, config.DATABASE_DIRECT_URL, config.DB_CONNECT_TIMEOUT * 1000);
     if (m.applied.length > 0) logger.info({ applied: m.applied }, 'database migrated');
   }
   const fetcher = createFetcher(fetchLimits(config));
@@ -101,6 +118,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   return {
     config,
     db,
+    readDb,
     fetcher,
     logger,
     metrics,
@@ -113,6 +131,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
       await hubClient.close();
       await fetcher.close();
       await pool?.close();
+      if (readDb !== db) await readDb.close();
       if (ownDb) await db.close();
       logger.flush();
     },

@@ -9,7 +9,14 @@ import type { Subscriber } from '../websub/subscriber.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
+  /** The primary: writes and admin reads. */
   db: Db;
+  /**
+   * DATABASE_READ_URL's replica for the read-only routes (merged feeds, items, stories, reader
+   * pages); unset means `db`. A response reads from one of the two only, never both, so the
+   * version in its ETag or cursor describes the rows it carries.
+   */
+  readDb?: Db;
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -23,4 +30,9 @@ export interface ApiDeps {
     publisher?: HubPublisher | null | undefined;
     parse?: (text: string, opts: { baseUrl: string | null }) => Promise<ParsedFeed>;
   };
+}
+
+/** The database the read-only routes read from: the replica when one is configured. */
+export function readDb(deps: ApiDeps): Db {
+  return deps.readDb ?? deps.db;
 }

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
 import type { ApiDeps } from './deps.ts';
+import { RateLimiter } from './rate-limit.ts';
 import { isDbUnavailable } from '../store/db.ts';
 import { databaseUnavailable, HttpProblem, notFound } from './problem.ts';
 
@@ -8,15 +8,19 @@ export function sendProblem(res: Response, problem: HttpProblem): void {
   res.set(problem.headers).status(problem.status).type('application/problem+json').send(JSON.stringify(problem.toBody()));
 }
 
+/** Records one answered request: method, route pattern, status, seconds. */
+export type ObserveRequest = (method: string, route: string, status: number, seconds: number) => void;
+
 /**
  * Request duration by route pattern (never the raw path, which would explode label cardinality).
  * The histogram child of each (method, route, status) is looked up once and kept, so a request
- * costs one map lookup and one observe instead of validating and hashing its labels.
+ * costs one map lookup and one observe instead of validating and hashing its labels. Shared by
+ * the Express middleware and the front door.
  */
-export function requestMetrics(deps: ApiDeps): RequestHandler {
+export function requestObserver(deps: Pick<ApiDeps, 'metrics'>): ObserveRequest {
   type Child = ReturnType<typeof deps.metrics.requestDuration.labels>;
   const children = new Map<string, Child>();
-  const observe = (method: string, route: string, status: number, seconds: number) => {
+  return (method, route, status, seconds) => {
     const key = `${method} ${status} ${route}`;
     let child = children.get(key);
     if (!child) {
@@ -25,6 +29,9 @@ export function requestMetrics(deps: ApiDeps): RequestHandler {
     }
     child.observe(seconds);
   };
+}
+
+export function requestMetrics(observe: ObserveRequest): RequestHandler {
   return (req, res, next) => {
     const started = performance.now();
     res.once('finish', () => {
@@ -36,13 +43,19 @@ export function requestMetrics(deps: ApiDeps): RequestHandler {
   };
 }
 
+/** Headers replayed on every response, for requests over plain HTTP and over HTTPS. */
+export interface FixedHeaders {
+  plain: [string, string | number | readonly string[]][];
+  secure: [string, string | number | readonly string[]][];
+}
+
 /**
- * A header-only middleware (helmet) run once per scheme and replayed: its headers do not depend
+ * A header-only middleware (helmet) run once per scheme and recorded: its headers do not depend
  * on the request beyond whether it came over HTTPS (HSTS and upgrade-insecure-requests may be
  * sent for HTTPS only), so computing them per request is wasted work. `secure` must be what the
  * wrapped middleware itself looks at (req.secure).
  */
-export function precomputedHeaders(headerMiddleware: RequestHandler): RequestHandler {
+export function captureHeaders(headerMiddleware: RequestHandler): FixedHeaders {
   const capture = (secure: boolean): [string, string | number | readonly string[]][] => {
     const headers = new Map<string, string | number | readonly string[]>();
     const fakeReq = { secure, protocol: secure ? 'https' : 'http', headers: {}, method: 'GET', url: '/', get: () => undefined };
@@ -65,8 +78,12 @@ export function precomputedHeaders(headerMiddleware: RequestHandler): RequestHan
     if (!passed) throw new Error(`header middleware did not pass synchronously: ${String(failed)}`);
     return [...headers];
   };
-  const plain = capture(false);
-  const secure = capture(true);
+  return { plain: capture(false), secure: capture(true) };
+}
+
+/** Replays captured headers (captureHeaders) on every response. */
+export function precomputedHeaders(headers: FixedHeaders | RequestHandler): RequestHandler {
+  const { plain, secure } = typeof headers === 'function' ? captureHeaders(headers) : headers;
   return (req, res, next) => {
     for (const [name, value] of req.secure ? secure : plain) res.setHeader(name, value);
     next();
@@ -78,17 +95,21 @@ export function bodiesOnly(parser: RequestHandler): RequestHandler {
   return (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? next() : parser(req, res, next));
 }
 
-/** Per client IP; 0 turns it off. Health checks and scrapes are never limited. */
-export function rateLimiter(perMinute: number, exempt: string[]): RequestHandler {
-  if (perMinute <= 0) return (_req, _res, next) => next();
-  return rateLimit({
-    windowMs: 60_000,
-    limit: perMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    skip: (req) => exempt.includes(req.path),
-    handler: (_req, res) => sendProblem(res, new HttpProblem(429, 'Too Many Requests', `more than ${perMinute} requests per minute from this address`)),
-  });
+/** The limiter's verdict on a request the front door already counted, so Express does not count it again. */
+export const COUNTED = Symbol('rate limit taken');
+type Counted = { [COUNTED]?: ReturnType<RateLimiter['take']> };
+
+/** Per client IP (RateLimiter); null turns it off. Health checks and scrapes are never limited. */
+export function rateLimiter(limiter: RateLimiter | null, exempt: ReadonlySet<string>): RequestHandler {
+  if (!limiter) return (_req, _res, next) => next();
+  return (req, res, next) => {
+    if (exempt.has(req.path)) return next();
+    const verdict = (req as Counted)[COUNTED] ?? limiter.take(req.ip);
+    for (const [name, value] of verdict.headers) res.setHeader(name, value);
+    if (verdict.allowed) return next();
+    res.setHeader('Retry-After', String(verdict.retryAfterS));
+    sendProblem(res, new HttpProblem(429, 'Too Many Requests', `more than ${limiter.perMinute} requests per minute from this address`));
+  };
 }
 
 export const unknownRoute: RequestHandler = (req, _res, next) => next(notFound(`${req.method} ${req.path}`));

@@ -147,7 +147,13 @@ export function openApiDocument(serverUrl?: string): Json {
           summary: 'One entry with all its sources',
           tags: ['items'],
           parameters: [pathId()],
-          responses: { '200': jsonBody('The item', ref('Item')), '400': problem('Malformed id'), '404': problem('Unknown id'), ...commonErrors },
+          responses: {
+            '200': jsonBody('The item', ref('Item'), { ETag: { schema: { type: 'string' } } }),
+            '304': { description: 'Not modified (If-None-Match): no entry changed since this ETag' },
+            '400': problem('Malformed id'),
+            '404': problem('Unknown id'),
+            ...commonErrors,
+          },
         },
       },
       '/api/feeds': {
@@ -252,12 +258,18 @@ export function openApiDocument(serverUrl?: string): Json {
       },
       '/api/openapi.json': { get: { summary: 'This document', tags: ['meta'], responses: { '200': jsonBody('OpenAPI 3.1', { type: 'object', required: ['openapi', 'info', 'paths'] }), ...commonErrors } } },
       '/healthz': { get: { summary: 'Liveness', tags: ['meta'], responses: { '200': jsonBody('Process up', { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } }), ...unlimitedErrors } } },
-      '/readyz': { get: { summary: 'Readiness (database answers)', tags: ['meta'], responses: { '200': jsonBody('Ready', { type: 'object', required: ['status'], properties: { status: { const: 'ready' } } }), ...unlimitedErrors } } },
+      '/readyz': { get: { summary: 'Readiness (database answers; with DATABASE_READ_URL, the replica within READ_REPLICA_MAX_LAG)', tags: ['meta'], responses: { '200': jsonBody('Ready', { type: 'object', required: ['status'], properties: { status: { const: 'ready' }, replica: ref('ReplicaLag') } }), ...unlimitedErrors } } },
       '/metrics': { get: { summary: 'Prometheus metrics', tags: ['meta'], responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...unlimitedErrors } } },
     },
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
       schemas: {
+        ReplicaLag: {
+          type: 'object',
+          description: 'How far DATABASE_READ_URL trails the primary (present only when it is set)',
+          required: ['lag_seconds', 'lag_bytes'],
+          properties: { lag_seconds: { type: 'number', minimum: 0 }, lag_bytes: { type: 'number', minimum: 0 } },
+        },
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status'],

@@ -6,10 +6,14 @@ const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 /** Origin our own links are built on: PUBLIC_URL when set, else the request's protocol and Host. */
 export function publicBase(req: Request, config: Config): string {
+  return baseFor(req.protocol, req.get('host'), config);
+}
+
+/** publicBase from its parts, for callers without an Express request (the front door). */
+export function baseFor(protocol: string, host: string | undefined, config: Config): string {
   if (config.PUBLIC_URL) return config.PUBLIC_URL.replace(/\/+$/, '');
-  const host = req.get('host');
   // A Host header is client input: only a plain host[:port] is reflected into documents.
-  return `${req.protocol}://${host && HOST.test(host) ? host : 'localhost'}`;
+  return `${protocol}://${host && HOST.test(host) ? host : 'localhost'}`;
 }
 
 /** The query string for a filter, in a fixed order, so equal filters give equal URLs. */

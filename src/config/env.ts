@@ -95,6 +95,11 @@ const trustProxy = z
 
 const schema = z.object({
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
+  // A direct, non-pooled PostgreSQL URL for session features: the migration lock and LISTEN.
+  DATABASE_DIRECT_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
+  // A read replica for the read-only routes (merged feeds, /api/items, /api/stories, reader pages).
+  DATABASE_READ_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL'),
+  READ_REPLICA_MAX_LAG: duration('30s', 1, 86400),
   DATA_DIR: z.string().trim().optional().transform((v) => v || './data'),
   PORT: int(3000, 0, 65535),
   HOST: z.string().trim().optional().transform((v) => v || '0.0.0.0'),
@@ -149,6 +154,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  if ((c.DATABASE_DIRECT_URL || c.DATABASE_READ_URL) && !c.DATABASE_URL) {
+    const which = c.DATABASE_DIRECT_URL ? 'DATABASE_DIRECT_URL' : 'DATABASE_READ_URL';
+    throw new ConfigError(`invalid configuration:\n  ${which}: needs DATABASE_URL (the embedded database has no pooler or replicas)`);
+  }
   if (c.POLL_MIN_INTERVAL > c.POLL_MAX_INTERVAL) {
     throw new ConfigError('invalid configuration:\n  POLL_MIN_INTERVAL: must not exceed POLL_MAX_INTERVAL');
   }

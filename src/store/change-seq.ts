@@ -13,6 +13,19 @@ const BUMP_RETRY_MS = 2000;
  */
 export async function commitChange<T>(db: Db, fn: (tx: Queryable) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
   const result = await db.transaction(fn);
-  if (changed(result)) await retryWhileUnavailable(() => bumpChangeSeq(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
+  if (changed(result)) {
+    await retryWhileUnavailable(() => bumpChangeSeq(db), { timeoutMs: BUMP_RETRY_MS }).catch(() => undefined);
+    localChanges++;
+  }
   return result;
+}
+
+let localChanges = 0;
+
+/**
+ * How many changes this process has committed (and bumped after): readers that reuse a recent
+ * version read (src/api/entries-version.ts) compare it, so this process's own writes are seen at once.
+ */
+export function localChangeCount(): number {
+  return localChanges;
 }

@@ -139,8 +139,12 @@ export async function deleteOrphanEntryRows(tx: Queryable): Promise<number> {
   return r.rowCount;
 }
 
-/** Moves the change sequence on after deletions, so merged-feed ETags change. */
+/**
+ * Moves the entries version on (after a change commits, or inside a deletion's transaction), so
+ * merged-feed and /api/items ETags change. The version is a row (sql/009), not the sequence's
+ * last_value, so that a read replica's version moves exactly with its rows.
+ */
 export async function bumpChangeSeq(tx: Queryable): Promise<number> {
-  const r = await tx.query<{ seq: number }>(`select nextval('entries_change_seq') as seq`);
+  const r = await tx.query<{ seq: number }>(`update entries_version set seq = nextval('entries_change_seq') returning seq`);
   return Number(r.rows[0]?.seq);
 }

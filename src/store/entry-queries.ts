@@ -335,15 +335,12 @@ async function attachSources(q: Queryable, rows: EntryRow[]): Promise<EntryWithS
 }
 
 /**
- * Version of the visible entry set, read without touching entries: every insert, update and delete
- * advances entries_change_seq.
+ * Version of the visible entry set, read without touching entries: every committed insert, update
+ * and delete moves entries_version on (bumpChangeSeq). Exact on a read replica too (sql/009).
  */
 export async function entriesVersion(q: Queryable): Promise<string> {
-  const r = await q.query<{ last_value: number; is_called: boolean }>(
-    'select last_value, is_called from entries_change_seq',
-  );
-  const row = r.rows[0];
-  return row ? `${row.last_value}${row.is_called ? '' : '-'}` : '0';
+  const r = await q.query<{ seq: number }>('select seq from entries_version');
+  return String(r.rows[0]?.seq ?? 0);
 }
 
 export interface FeedOption {

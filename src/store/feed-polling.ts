@@ -82,6 +82,67 @@ export async function finishPollSuccess(q: Queryable, p: PollSuccess): Promise<b
   return finishPollSuccess(q, { ...p, newUrl: null });
 }
 
+const FINISH_SUCCESS_BATCH = `
+update feeds f set
+  etag = x.etag, last_modified = x.last_modified, body_hash = coalesce(x.body_hash, f.body_hash),
+  title = coalesce(x.title, f.title), site_url = coalesce(x.site_url, f.site_url), language = coalesce(f.language, x.language),
+  last_fetched_at = now(), last_status = x.status, last_error = null, last_error_kind = null,
+  error_count = 0, first_error_at = null, poll_interval_s = x.interval_s, next_poll_at = x.next_poll_at,
+  moved_to = x.moved_to, moved_seen = x.moved_seen,
+  lease_owner = null, lease_until = null
+from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::int[], $10::int[], $11::timestamptz[], $12::text[], $13::int[])
+  as x(id, owner, etag, last_modified, body_hash, title, site_url, language, status, interval_s, next_poll_at, moved_to, moved_seen)
+where f.id = x.id and f.lease_owner = x.owner
+returning f.id`;
+
+/**
+ * finishPollSuccess for many feeds in one statement; answers, per poll in order, whether its lease
+ * was held. Confirmed moves (newUrl) go one by one, as their new URL may belong to another feed.
+ */
+export async function finishPollsSuccess(q: Queryable, polls: readonly PollSuccess[]): Promise<boolean[]> {
+  const plain = polls.filter((p) => !p.newUrl);
+  const held = new Set<number>();
+  if (plain.length > 0) {
+    const r = await q.query<{ id: number }>(FINISH_SUCCESS_BATCH, [
+      plain.map((p) => p.id),
+      plain.map((p) => p.owner),
+      plain.map((p) => p.etag),
+      plain.map((p) => p.lastModified),
+      plain.map((p) => p.bodyHash),
+      plain.map((p) => p.title),
+      plain.map((p) => p.siteUrl),
+      plain.map((p) => p.language),
+      plain.map((p) => p.status),
+      plain.map((p) => p.intervalSeconds),
+      plain.map((p) => p.nextPollAt.toISOString()),
+      plain.map((p) => p.movedTo),
+      plain.map((p) => p.movedSeen),
+    ]);
+    for (const row of r.rows) held.add(Number(row.id));
+  }
+  const moved = new Map<PollSuccess, boolean>();
+  for (const p of polls) if (p.newUrl) moved.set(p, await finishPollSuccess(q, p));
+  return polls.map((p) => moved.get(p) ?? held.has(p.id));
+}
+
+const LOCK_HELD_LEASES = `
+select f.id from feeds f
+join unnest($1::int[], $2::text[]) as x(id, owner) on f.id = x.id and f.lease_owner = x.owner
+order by f.id
+for update of f`;
+
+/**
+ * Of these (feed, owner) leases, the ids still held, locked until the transaction ends: no other
+ * worker can take them meanwhile (claims skip locked rows), so what is written for them under the
+ * lock is finished with the lease still held. Locks go in id order, so two batches never deadlock here.
+ */
+export async function lockHeldLeases(q: Queryable, leases: ReadonlyArray<{ id: number; owner: string }>): Promise<Set<number>> {
+  if (leases.length === 0) return new Set();
+  const r = await q.query<{ id: number }>(LOCK_HELD_LEASES, [leases.map((l) => l.id), leases.map((l) => l.owner)]);
+  return new Set(r.rows.map((row) => Number(row.id)));
+}
+
 export interface PollFailure {
   id: number;
   owner: string;
@@ -139,6 +200,46 @@ export async function finishPollUnchanged(q: Queryable, p: PollUnchanged): Promi
   );
   if (r.rowCount > 0 || !p.newUrl) return r.rowCount > 0;
   return finishPollUnchanged(q, { ...p, newUrl: null });
+}
+
+const FINISH_UNCHANGED_BATCH = `
+update feeds f set
+  etag = coalesce(x.etag, f.etag), last_modified = coalesce(x.last_modified, f.last_modified),
+  last_fetched_at = now(), last_status = x.status, last_error = null, last_error_kind = null,
+  error_count = 0, first_error_at = null, poll_interval_s = x.interval_s, next_poll_at = x.next_poll_at,
+  moved_to = x.moved_to, moved_seen = x.moved_seen,
+  lease_owner = null, lease_until = null
+from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::timestamptz[], $8::text[], $9::int[])
+  as x(id, owner, etag, last_modified, status, interval_s, next_poll_at, moved_to, moved_seen)
+where f.id = x.id and f.lease_owner = x.owner
+returning f.id`;
+
+/**
+ * finishPollUnchanged for many feeds in one statement (a warm round is mostly 304s: one UPDATE per
+ * feed was most of its cost). Answers, per poll in order, whether its lease was still held; a feed
+ * whose lease another worker took is left as that worker wrote it. A confirmed move (newUrl) may
+ * collide with another feed's URL, so those go one by one through finishPollUnchanged.
+ */
+export async function finishPollsUnchanged(q: Queryable, polls: readonly PollUnchanged[]): Promise<boolean[]> {
+  const plain = polls.filter((p) => !p.newUrl);
+  const held = new Set<number>();
+  if (plain.length > 0) {
+    const r = await q.query<{ id: number }>(FINISH_UNCHANGED_BATCH, [
+      plain.map((p) => p.id),
+      plain.map((p) => p.owner),
+      plain.map((p) => p.etag),
+      plain.map((p) => p.lastModified),
+      plain.map((p) => p.status),
+      plain.map((p) => p.intervalSeconds),
+      plain.map((p) => p.nextPollAt.toISOString()),
+      plain.map((p) => p.movedTo),
+      plain.map((p) => p.movedSeen),
+    ]);
+    for (const row of r.rows) held.add(Number(row.id));
+  }
+  const moved = new Map<PollUnchanged, boolean>();
+  for (const p of polls) if (p.newUrl) moved.set(p, await finishPollUnchanged(q, p));
+  return polls.map((p) => moved.get(p) ?? held.has(p.id));
 }
 
 /** Hands claimed feeds back without polling them (shutdown, paused host). */

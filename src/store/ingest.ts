@@ -9,7 +9,7 @@ import {
   type EntryContentUpdate,
   type NewEntryRow,
 } from './entries.ts';
-import { findSources, insertSources, updateSources, type NewSourceRow, type SourceChange } from './entry-sources.ts';
+import { findSources, insertSources, sourceId, updateSources, type NewSourceRow, type SourceChange } from './entry-sources.ts';
 import { markListedTombstones } from './tombstones.ts';
 import { assignEntryStories } from './stories-ingest.ts';
 import { DEFAULT_STORY_WINDOW_SECONDS } from '../stories/assign.ts';
@@ -39,8 +39,18 @@ export interface IngestOptions {
   storyWindowSeconds?: number;
 }
 
+/** One feed's document to store: the unit of ingestPolls. */
+export interface IngestDoc {
+  feed: IngestFeed;
+  items: NormalisedItem[];
+}
+
 /** One item with everything the write path derives from it. */
 interface PreparedItem {
+  /** Index of its document in the batch. */
+  doc: number;
+  feedId: number;
+  language: string | null;
   item: NormalisedItem;
   itemKey: string;
   contentHash: string;
@@ -53,67 +63,79 @@ interface PreparedItem {
 
 const DAY_MS = 86_400_000;
 
-/**
- * Stores one poll's items of one feed. Set-based: at most seven statements whatever the number of
- * items (look-ups of known keys and tombstones, then one statement per kind of write). Run it in
- * the transaction that also records the feed's ETag/Last-Modified, so a feed never looks fresh
- * while its items are missing.
- *
- * Under concurrency (several workers, one article in several feeds) the unique dedupe_key decides:
- * the insert skips keys taken, even by a transaction that commits while this one waits, and a
- * separate statement (new snapshot) fetches their ids. A deadlock is not expected (inserts go in
- * key order) but the caller should still retry the transaction on 40P01/40001, as for any write.
- */
+/** Stores one poll's items of one feed: ingestPolls with one document. */
 export async function ingestItems(
   tx: Queryable,
   feed: IngestFeed,
   items: NormalisedItem[],
   opts: IngestOptions,
 ): Promise<IngestResult> {
-  const result: IngestResult = { inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 };
-  const language = feed.language?.trim().toLowerCase() || null;
+  return (await ingestPolls(tx, [{ feed, items }], opts))[0]!;
+}
+
+/**
+ * Stores the items of several feeds' polls (one claim batch, or one feed), answering one result per
+ * document. Set-based: at most seven statements whatever the number of feeds and items (look-ups of
+ * known keys and tombstones, then one statement per kind of write), plus the stories'. Run it in
+ * the transaction that also records the feeds' ETag/Last-Modified, so a feed never looks fresh
+ * while its items are missing.
+ *
+ * Dedupe spans the batch: two feeds of one batch carrying one article make one entry with two
+ * sources, the first document's item creating it (inserted) and the other linked. Under concurrency
+ * (several workers, one article in several feeds) the unique dedupe_key decides: the insert skips
+ * keys taken, even by a transaction that commits while this one waits, and a separate statement
+ * (new snapshot) fetches their ids. A deadlock is not expected (inserts go in key order) but the
+ * caller should still retry the transaction on 40P01/40001, as for any write.
+ */
+export async function ingestPolls(tx: Queryable, docs: readonly IngestDoc[], opts: IngestOptions): Promise<IngestResult[]> {
+  const results: IngestResult[] = docs.map(() => ({ inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 }));
   const cutoff = opts.retentionDays > 0 ? opts.now.getTime() - opts.retentionDays * DAY_MS : -Infinity;
 
-  const storable = items.map(withoutNul);
-  const keys = assignItemKeys(storable);
   const candidates: PreparedItem[] = [];
-  storable.forEach((item, i) => {
-    if (item.published !== null && Date.parse(item.published) < cutoff) {
-      result.skippedOld++;
-      return;
-    }
-    candidates.push(prepare(feed.id, item, keys[i]!));
+  docs.forEach((d, doc) => {
+    const language = d.feed.language?.trim().toLowerCase() || null;
+    const storable = d.items.map(withoutNul);
+    const keys = assignItemKeys(storable);
+    storable.forEach((item, i) => {
+      if (item.published !== null && Date.parse(item.published) < cutoff) {
+        results[doc]!.skippedOld++;
+        return;
+      }
+      candidates.push(prepare(doc, d.feed.id, language, item, keys[i]!));
+    });
   });
-  if (candidates.length === 0) return result;
+  if (candidates.length === 0) return results;
 
-  const candidateKeys = candidates.map((p) => p.itemKey);
-  const known = await findSources(tx, feed.id, candidateKeys);
+  const known = await findSources(tx, candidates);
   // A tombstone is written when its item's source is deleted, so only unknown keys can have one:
   // a re-poll where every item is known skips this round trip.
-  const tombstoned = await markListedTombstones(tx, feed.id, candidateKeys.filter((k) => !known.has(k)), opts.now);
+  const tombstoned = await markListedTombstones(tx, candidates.filter((p) => !known.has(sourceId(p.feedId, p.itemKey))), opts.now);
 
   const edited: Array<{ p: PreparedItem; entryId: number }> = [];
   const fresh: PreparedItem[] = [];
   for (const p of candidates) {
-    const source = known.get(p.itemKey);
-    if (tombstoned.has(p.itemKey)) result.tombstoned++;
+    const id = sourceId(p.feedId, p.itemKey);
+    const source = known.get(id);
+    if (tombstoned.has(id)) results[p.doc]!.tombstoned++;
     else if (!source) fresh.push(p);
-    else if (source.contentHash === p.contentHash) result.unchanged++;
-    else edited.push({ p, entryId: source.entryId });
+    else if (source.contentHash === p.contentHash) results[p.doc]!.unchanged++;
+    else {
+      edited.push({ p, entryId: source.entryId });
+      results[p.doc]!.updated++;
+    }
   }
 
-  await applyEdits(tx, feed.id, edited, language, opts.now);
-  result.updated = edited.length;
-
-  const { inserted, linked } = await addNewItems(tx, feed.id, fresh, language, opts);
-  result.inserted = inserted;
-  result.linked = linked;
-  return result;
+  await applyEdits(tx, edited, opts.now);
+  await addNewItems(tx, fresh, results, opts);
+  return results;
 }
 
-function prepare(feedId: number, item: NormalisedItem, itemKey: string): PreparedItem {
+function prepare(doc: number, feedId: number, language: string | null, item: NormalisedItem, itemKey: string): PreparedItem {
   const canonical = item.url === null ? null : canonicalUrl(item.url);
   return {
+    doc,
+    feedId,
+    language,
     item,
     itemKey,
     contentHash: contentHash(item),
@@ -123,15 +145,9 @@ function prepare(feedId: number, item: NormalisedItem, itemKey: string): Prepare
   };
 }
 
-async function applyEdits(
-  tx: Queryable,
-  feedId: number,
-  edited: ReadonlyArray<{ p: PreparedItem; entryId: number }>,
-  language: string | null,
-  now: Date,
-): Promise<void> {
+async function applyEdits(tx: Queryable, edited: ReadonlyArray<{ p: PreparedItem; entryId: number }>, now: Date): Promise<void> {
   if (edited.length === 0) return;
-  // Two items of one document can share an entry; one UPDATE may touch a row only once: first wins.
+  // Two items (of one document, or of two feeds) can share an entry; one UPDATE may touch a row only once: first wins.
   const byEntry = new Map<number, EntryContentUpdate>();
   for (const { p, entryId } of edited) {
     if (byEntry.has(entryId)) continue;
@@ -145,34 +161,27 @@ async function applyEdits(
       updatedAt: p.item.updated ?? now.toISOString(),
       categories: p.item.categories,
       enclosures: p.item.enclosures,
-      language,
+      language: p.language,
       contentHash: p.contentHash,
     });
   }
   await updateEntryContent(tx, [...byEntry.values()]);
-  const sources: SourceChange[] = edited.map(({ p }) => ({ itemKey: p.itemKey, url: p.item.url, contentHash: p.contentHash }));
-  await updateSources(tx, feedId, sources);
+  const sources: SourceChange[] = edited.map(({ p }) => ({ feedId: p.feedId, itemKey: p.itemKey, url: p.item.url, contentHash: p.contentHash }));
+  await updateSources(tx, sources);
 }
 
-async function addNewItems(
-  tx: Queryable,
-  feedId: number,
-  fresh: readonly PreparedItem[],
-  language: string | null,
-  opts: IngestOptions,
-): Promise<{ inserted: number; linked: number }> {
-  if (fresh.length === 0) return { inserted: 0, linked: 0 };
+async function addNewItems(tx: Queryable, fresh: readonly PreparedItem[], results: IngestResult[], opts: IngestOptions): Promise<void> {
+  if (fresh.length === 0) return;
   const now = opts.now;
-  // One candidate entry per dedupe key: the first item in document order carrying it.
+  // One candidate entry per dedupe key: the first item in batch order carrying it.
   const representatives = new Map<string, PreparedItem>();
   for (const p of fresh) if (!representatives.has(p.dedupeKey)) representatives.set(p.dedupeKey, p);
 
-  const insertedIds = await insertEntries(tx, [...representatives.values()].map((p) => newEntryRow(p, language)), now);
+  const insertedIds = await insertEntries(tx, [...representatives.values()].map(newEntryRow), now);
   const taken = [...representatives.keys()].filter((k) => !insertedIds.has(k));
   // A new statement, hence a new snapshot: it sees rows that concurrent transactions committed meanwhile.
   const existingIds = await findEntryIdsByDedupeKey(tx, taken);
 
-  let inserted = 0;
   const sources: NewSourceRow[] = fresh.map((p) => {
     const entryId = insertedIds.get(p.dedupeKey) ?? existingIds.get(p.dedupeKey);
     if (entryId === undefined) {
@@ -180,21 +189,21 @@ async function addNewItems(
       // loses nothing: the next poll of this feed will insert it again.
       throw new Error(`entry for ${p.dedupeKey} disappeared during ingest; retry`);
     }
-    if (insertedIds.has(p.dedupeKey) && representatives.get(p.dedupeKey) === p) inserted++;
-    return { itemKey: p.itemKey, entryId, guid: p.item.guid, url: p.item.url, contentHash: p.contentHash };
+    if (insertedIds.has(p.dedupeKey) && representatives.get(p.dedupeKey) === p) results[p.doc]!.inserted++;
+    else results[p.doc]!.linked++;
+    return { feedId: p.feedId, itemKey: p.itemKey, entryId, guid: p.item.guid, url: p.item.url, contentHash: p.contentHash };
   });
-  await insertSources(tx, feedId, sources, now);
+  await insertSources(tx, sources, now);
   // Every new entry joins a story; copies linked to an existing entry are already in one.
   const newEntries = [...representatives.values()].flatMap((p) => {
     const entryId = insertedIds.get(p.dedupeKey);
     if (entryId === undefined) return [];
-    return [{ entryId, at: sortTime(p.item.published, now), title: p.item.title, summary: p.item.summary, language }];
+    return [{ entryId, at: sortTime(p.item.published, now), title: p.item.title, summary: p.item.summary, language: p.language }];
   });
   await assignEntryStories(tx, newEntries, opts.storyWindowSeconds ?? DEFAULT_STORY_WINDOW_SECONDS);
-  return { inserted, linked: fresh.length - inserted };
 }
 
-function newEntryRow(p: PreparedItem, language: string | null): NewEntryRow {
+function newEntryRow(p: PreparedItem): NewEntryRow {
   return {
     dedupeKey: p.dedupeKey,
     canonicalUrl: p.canonicalUrl,
@@ -207,7 +216,7 @@ function newEntryRow(p: PreparedItem, language: string | null): NewEntryRow {
     updatedAt: p.item.updated,
     categories: p.item.categories,
     enclosures: p.item.enclosures,
-    language,
+    language: p.language,
     contentHash: p.contentHash,
   };
 }

@@ -1,8 +1,9 @@
 import type { NormalisedItem } from '../parse/types.ts';
 import { commitChange } from './change-seq.ts';
-import type { Db } from './db.ts';
-import { finishPollSuccess, type PollSuccess } from './feed-polling.ts';
-import { ingestItems, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
+import { isDbUnavailable, type Db } from './db.ts';
+import { finishPollsSuccess, lockHeldLeases, type PollSuccess } from './feed-polling.ts';
+import { retryOnConflict } from './retry-conflict.ts';
+import { ingestItems, ingestPolls, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
 
 export interface PolledItems {
   feed: IngestFeed;
@@ -11,44 +12,55 @@ export interface PolledItems {
   poll: PollSuccess;
 }
 
+/** Per poll: what was stored, null when its lease was lost (nothing stored), or the error that failed it alone. */
+export type RecordedPoll = IngestResult | null | Error;
+
 /**
- * Stores one fetched poll: its items and the feed's new state (validators, schedule) in one
- * transaction, so a crash can never make the feed look fresh while its items were not saved.
- * Null when the lease was lost to another worker (nothing is stored).
+ * Stores the fetched polls of several feeds (those that finished close together) in one
+ * transaction: their items, set-based across feeds (ingestPolls), and each feed's new state
+ * (validators, schedule), so a crash can never make a feed look fresh while its items were not
+ * saved. The change sequence moves once per committed batch (commitChange).
+ *
+ * Leases are checked per feed first, under row locks held to commit: a feed whose lease another
+ * worker took is left out (null) and the rest are stored. A batch that fails for a reason other
+ * than the database itself is written again one feed at a time, so one feed's bad data fails that
+ * feed alone.
  */
-export async function recordPolledItems(db: Db, p: PolledItems): Promise<IngestResult | null> {
-  return retryOnConflict(() =>
-    commitChange(
-      db,
-      async (tx) => {
-        const result = await ingestItems(tx, p.feed, p.items, p.ingest);
-        if (!(await finishPollSuccess(tx, p.poll))) throw new LeaseLost();
-        return result;
-      },
-      (r) => r.inserted + r.linked + r.updated > 0,
-    ),
-  ).catch((err: unknown) => {
-    if (err instanceof LeaseLost) return null;
-    throw err;
-  });
+export async function recordPolls(db: Db, polls: readonly PolledItems[]): Promise<RecordedPoll[]> {
+  if (polls.length === 0) return [];
+  try {
+    return await retryOnConflict(() =>
+      commitChange(
+        db,
+        async (tx) => {
+          const held = await lockHeldLeases(tx, polls.map((p) => ({ id: p.poll.id, owner: p.poll.owner })));
+          const kept = polls.filter((p) => held.has(p.poll.id));
+          if (kept.length === 0) return polls.map(() => null);
+          const now = new Date(Math.max(...kept.map((p) => p.ingest.now.getTime())));
+          const results = await ingestPolls(tx, kept, { ...kept[0]!.ingest, now });
+          const finished = await finishPollsSuccess(tx, kept.map((p) => p.poll));
+          // The rows are locked since the check: a lease cannot have gone since.
+          if (finished.some((ok) => !ok)) throw new Error('a locked lease was not held at finish');
+          const byPoll = new Map(kept.map((p, i) => [p, results[i]!]));
+          return polls.map((p) => byPoll.get(p) ?? null);
+        },
+        (rs) => rs.some((r) => r !== null && r.inserted + r.linked + r.updated > 0),
+      ),
+    );
+  } catch (err) {
+    if (isDbUnavailable(err)) throw err;
+    if (polls.length === 1) return [err instanceof Error ? err : new Error(String(err))];
+    const one: RecordedPoll[] = [];
+    for (const p of polls) one.push((await recordPolls(db, [p]))[0]!);
+    return one;
+  }
 }
 
-class LeaseLost extends Error {}
-
-/**
- * Two workers editing one shared entry (a syndicated story) can deadlock or hit a serialization
- * failure; PostgreSQL aborts one of them, which is safe to run again.
- */
-async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (i >= attempts || (code !== '40P01' && code !== '40001')) throw err;
-      await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 50));
-    }
-  }
+/** Stores one fetched poll (recordPolls of one); null when the lease was lost. */
+export async function recordPolledItems(db: Db, p: PolledItems): Promise<IngestResult | null> {
+  const [r] = await recordPolls(db, [p]);
+  if (r instanceof Error) throw r;
+  return r ?? null;
 }
 
 export interface PushedItems {

@@ -30,17 +30,31 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
   await tx.query(LOCK_LANGUAGES, [languages]);
 }
 
+/**
+ * How many bucket rows one probed key reads on each side of the probe's time: the nearest in time.
+ * A key that many entries of the window share (a common headline word, a flood of look-alike items)
+ * says little about any one of them; without the bound every new entry was compared with all of
+ * them, so ingest grew with the square of the window's entries (the bench farm's small vocabulary
+ * made a cold poll of 1,000×50 take minutes). Reports of one event come close together in time.
+ */
+export const BUCKET_SIDE_LIMIT = 4;
+
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
+// Each side is an index range scan on story_buckets_band (band_key, at) stopped after $4 rows.
 const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
   from unnest($1::bigint[], $2::timestamptz[]) as q(band_key, at)
   cross join lateral (
-    select b.entry_id, b.band_key from story_buckets b
-    where b.band_key = q.band_key
-      and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at between q.at - make_interval(secs => $3) and q.at
+     order by b.at desc limit $4)
+    union all
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at > q.at and b.at <= q.at + make_interval(secs => $3)
+     order by b.at limit $4)
   ) b
   group by b.entry_id
 ) c
@@ -68,7 +82,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
   if (keys.length === 0) return [];
   const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
-    [keys, ats, windowSeconds],
+    [keys, ats, windowSeconds, BUCKET_SIDE_LIMIT],
   );
   return r.rows.map((row) => ({
     entryId: Number(row.entry_id),

@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { sourceId, type SourceKey } from './entry-sources.ts';
 
 /**
  * Identities of items deleted on purpose (retention), so a feed still listing them cannot bring
@@ -7,29 +8,38 @@ import type { Queryable } from './db.ts';
  */
 
 /*
- * One statement, the ingest's only tombstone round trip: the keys given are the document's items
- * not stored for this feed, which include every tombstoned item it lists (a tombstoned item has no
- * source). Those are marked listed now; the feed's other tombstones are marked unlisted.
+ * One statement, the ingest's only tombstone round trip, for the feeds of one batch: the keys given
+ * are each document's items not stored for its feed, which include every tombstoned item it lists
+ * (a tombstoned item has no source). Those are marked listed now; the other tombstones of those
+ * feeds are marked unlisted.
  */
 const MARK_LISTED = `
-with listed as (
-  update tombstones set last_listed_at = $3::timestamptz, unlisted_since = null
-  where feed_id = $1 and item_key = any($2::text[])
-  returning item_key
+with keys as (
+  select * from unnest($1::int[], $2::text[]) as x(feed_id, item_key)
+), listed as (
+  update tombstones t set last_listed_at = $3::timestamptz, unlisted_since = null
+  from keys k where t.feed_id = k.feed_id and t.item_key = k.item_key
+  returning t.feed_id, t.item_key
 ), unlisted as (
-  update tombstones set unlisted_since = $3::timestamptz
-  where feed_id = $1 and unlisted_since is null and item_key <> all($2::text[])
+  update tombstones t set unlisted_since = $3::timestamptz
+  where t.feed_id in (select feed_id from keys) and t.unlisted_since is null
+    and not exists (select 1 from keys k where k.feed_id = t.feed_id and k.item_key = t.item_key)
 )
-select item_key from listed`;
+select feed_id, item_key from listed`;
 
 /**
- * The tombstoned keys among `unknownKeys` (this poll's items that the feed has no source for),
- * recording that this document lists them and no longer lists the feed's other tombstoned items.
+ * The tombstoned items among `unknown` (items of this batch their feed has no source for), by
+ * `sourceId`, recording that these documents list them and no longer list their feeds' other
+ * tombstoned items. A feed with no unknown item is left alone.
  */
-export async function markListedTombstones(tx: Queryable, feedId: number, unknownKeys: readonly string[], at: Date): Promise<Set<string>> {
-  if (unknownKeys.length === 0) return new Set();
-  const r = await tx.query<{ item_key: string }>(MARK_LISTED, [feedId, unknownKeys, at.toISOString()]);
-  return new Set(r.rows.map((row) => row.item_key));
+export async function markListedTombstones(tx: Queryable, unknown: readonly SourceKey[], at: Date): Promise<Set<string>> {
+  if (unknown.length === 0) return new Set();
+  const r = await tx.query<{ feed_id: number; item_key: string }>(MARK_LISTED, [
+    unknown.map((k) => k.feedId),
+    unknown.map((k) => k.itemKey),
+    at.toISOString(),
+  ]);
+  return new Set(r.rows.map((row) => sourceId(Number(row.feed_id), row.item_key)));
 }
 
 const INSERT_TOMBSTONES = `

@@ -65,10 +65,13 @@ function keyWords(features: ReadonlyMap<string, number>): string[] {
   return words;
 }
 
+/** At most this many holders of one band key are compared with a new entry (the most recent). */
+const BUCKET_SCAN_LIMIT = 12;
+
 interface Known {
   entryId: number;
   storyId: number;
-  doc: StoryDoc;
+  readonly doc: StoryDoc;
 }
 
 export function assignStories(
@@ -85,7 +88,15 @@ export function assignStories(
   };
   // Candidates in id order, so a bucket lists older entries first whatever order the database returned.
   for (const c of [...candidates].sort((a, b) => a.entryId - b.entryId)) {
-    const known: Known = { entryId: c.entryId, storyId: c.storyId, doc: { lang: c.lang, at: c.at, features: decodeFeatures(c.features) } };
+    // Features are decoded on first comparison: most candidates of a crowded key are never compared.
+    let doc: StoryDoc | null = null;
+    const known: Known = {
+      entryId: c.entryId,
+      storyId: c.storyId,
+      get doc() {
+        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatures(c.features) });
+      },
+    };
     for (const key of c.bandKeys) put(key, known);
   }
 
@@ -104,7 +115,11 @@ export function assignStories(
     const seen = new Set<number>();
     const matched = new Set<number>();
     for (const key of probe.bandKeys) {
-      for (const k of buckets.get(key) ?? []) {
+      const list = buckets.get(key) ?? [];
+      // The newest few of a crowded bucket only (the store bounds its look-up the same way):
+      // comparing every new entry with every holder of a common key is quadratic.
+      for (let j = list.length - 1; j >= Math.max(0, list.length - BUCKET_SCAN_LIMIT); j--) {
+        const k = list[j]!;
         if (seen.has(k.entryId)) continue;
         seen.add(k.entryId);
         if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));

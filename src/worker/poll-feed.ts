@@ -6,8 +6,8 @@ import type { FetchFailed } from '../fetch/types.ts';
 import type { ParsedFeed } from '../parse/types.ts';
 import { FeedParseError } from '../parse/types.ts';
 import type { IngestResult } from '../store/ingest.ts';
-import { recordPolledItems } from '../store/record-poll.ts';
-import { finishPollFailure, finishPollUnchanged, pauseHost } from '../store/feed-polling.ts';
+import { recordPolledItems, type PolledItems } from '../store/record-poll.ts';
+import { finishPollFailure, finishPollUnchanged, pauseHost, type PollUnchanged } from '../store/feed-polling.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { HostGate } from './host-gate.ts';
@@ -62,8 +62,23 @@ export interface FeedPollSummary {
 const MOVE_CONFIRMATIONS = 2;
 const EMPTY: IngestResult = { inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 };
 
+/**
+ * Where a poll's outcome is written. A run (poll-run.ts) gathers the writes of polls that finish
+ * close together into set-based statements; on its own a poll writes directly.
+ */
+export interface PollWrites {
+  /** A 304 or an unchanged body; false when the lease was lost. */
+  unchanged(p: PollUnchanged): Promise<boolean>;
+  /** A parsed document: its items and the feed's new state in one transaction; null when the lease was lost. */
+  items(p: PolledItems): Promise<IngestResult | null>;
+}
+
+export function directWrites(db: Db): PollWrites {
+  return { unchanged: (p) => finishPollUnchanged(db, p), items: (p) => recordPolledItems(db, p) };
+}
+
 /** Fetch → parse → store for one claimed feed. Never throws: every failure is recorded on the feed. */
-export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSummary> {
+export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = directWrites(d.db)): Promise<FeedPollSummary> {
   const started = Date.now();
   const summary = (outcome: PollOutcome, r: IngestResult, extra: Partial<FeedPollSummary>): FeedPollSummary => ({
     feedId: feed.id,
@@ -94,7 +109,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     if (res.kind === 'not-modified') {
       const interval = respectPublisherHints(lastInterval, [res.freshForSeconds], d.bounds);
       const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
-      const held = await finishPollUnchanged(d.db, {
+      const held = await writes.unchanged({
         id: feed.id, owner: d.owner, status: 304, etag: res.etag, lastModified: res.lastModified,
         intervalSeconds: interval, nextPollAt, ...move,
       });
@@ -108,7 +123,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
       // Same bytes as last time though the server sent no 304: nothing can have changed.
       const interval = respectPublisherHints(lastInterval, [res.freshForSeconds], d.bounds);
       const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
-      const held = await finishPollUnchanged(d.db, {
+      const held = await writes.unchanged({
         id: feed.id, owner: d.owner, status: res.status, etag: res.etag, lastModified: res.lastModified,
         intervalSeconds: interval, nextPollAt, ...move,
       });
@@ -134,7 +149,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow): Promise<FeedPollSumm
     const language = parsed.feed.language ?? null;
 
     // Entries and the feed's new validators in one transaction (src/store), the change sequence after commit.
-    const outcome = await recordPolledItems(d.db, {
+    const outcome = await writes.items({
       feed: { id: feed.id, language: feed.language ?? language },
       items: parsed.items,
       ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds },

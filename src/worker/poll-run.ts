@@ -1,8 +1,11 @@
 import { retryWhileUnavailable } from '../store/db.ts';
-import { claimDueFeeds, extendLeases, releaseFeeds } from '../store/feed-polling.ts';
+import { claimDueFeeds, extendLeases, finishPollsUnchanged, releaseFeeds } from '../store/feed-polling.ts';
+import { recordPolls, type PolledItems } from '../store/record-poll.ts';
+import { retryOnConflict } from '../store/retry-conflict.ts';
+import { groupCommit } from './group-commit.ts';
 import type { FeedRow } from '../store/feeds.ts';
 import { dispatch } from './dispatcher.ts';
-import { pollFeed, type FeedPollSummary, type PollDeps } from './poll-feed.ts';
+import { pollFeed, type FeedPollSummary, type PollDeps, type PollWrites } from './poll-feed.ts';
 
 /** How a process polls: from the configuration (FETCH_CONCURRENCY, POLL_BATCH_SIZE, LEASE_SECONDS). */
 export interface PollSettings {
@@ -46,6 +49,21 @@ const DATABASE_RETRIES = 1;
 /** How long handing a lease back after a database error may retry (a terminated backend reconnects at once). */
 const RELEASE_RETRY_MS = 3000;
 
+/** Most outcomes one set-based write records. */
+const MAX_WRITE_BATCH = 200;
+/**
+ * Most feeds' documents one ingest transaction stores. Per item the work is the same whatever the
+ * batch; a larger batch saves round trips but holds more parsed documents and story candidates at
+ * once (32 feeds' candidates took tens of MB in one result).
+ */
+const MAX_INGEST_BATCH = 8;
+/**
+ * Two ingest transactions at once: one inserts its entries while the other holds the story lock
+ * (stories-ingest.ts), so the database and this thread's story matching overlap. More would only
+ * queue on that lock.
+ */
+const INGESTS_IN_FLIGHT = 2;
+
 /** Claims feeds in batches and polls them until none is left to claim (or stop is asked). */
 export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTotals> {
   const started = Date.now();
@@ -54,23 +72,26 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     inserted: 0, linked: 0, updated: 0, durationMs: 0,
   };
   const shouldStop = o.shouldStop ?? (() => false);
-  // Feeds handed back (paused host, waited too long) or failing again must not be claimed again in this run.
+  // Feeds polled, handed back (paused host, waited too long) or failing again must not be claimed again in this run.
   const excluded: number[] = [];
   const databaseFailures = new Map<number, number>();
+  // The last poll of each feed: one polled again after a database error counts once, as its retry.
+  const lastPoll = new Map<number, FeedPollSummary>();
   const count = (s: FeedPollSummary) => {
-    totals.feeds++;
-    if (s.outcome === 'ok') totals.ok++;
-    else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
-    else if (s.outcome === 'lease-lost') totals.leaseLost++;
-    else if (s.outcome === 'host-paused') totals.skipped++;
-    else totals.failed++;
-    if (s.errorKind === 'database') totals.databaseErrors++;
-    totals.inserted += s.inserted;
-    totals.linked += s.linked;
-    totals.updated += s.updated;
+    lastPoll.set(s.feedId, s);
     o.onFeed?.(s);
   };
   const ids = (feeds: FeedRow[]) => feeds.map((f) => f.id);
+  // Polls that finish close together are written together: one set-based statement per table.
+  const ingest = groupCommit((polls: PolledItems[]) => recordPolls(d.db, polls), MAX_INGEST_BATCH, INGESTS_IN_FLIGHT);
+  const writes: PollWrites = {
+    unchanged: groupCommit((polls) => retryOnConflict(() => finishPollsUnchanged(d.db, polls)), MAX_WRITE_BATCH),
+    items: async (p) => {
+      const r = await ingest(p);
+      if (r instanceof Error) throw r;
+      return r;
+    },
+  };
 
   await dispatch<FeedRow>({
     concurrency: o.concurrency,
@@ -108,9 +129,14 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
     },
     abandon: (feeds) => releaseFeeds(d.db, ids(feeds), d.owner, null),
     work: async (feed) => {
-      const s = await pollFeed(d, feed);
+      const s = await pollFeed(d, feed, writes);
       count(s);
-      if (s.errorKind !== 'database') return;
+      // Polled once per run: a cut-off ahead of the poll's own time (refresh) or a feed polled again
+      // before the run's next claim would otherwise be claimed again and again.
+      if (s.errorKind !== 'database') {
+        excluded.push(feed.id);
+        return;
+      }
       // Nothing of this poll was stored: hand the lease back so the feed is polled again soon (in
       // this run, once). If the database is still gone, the lease runs out instead.
       const failures = (databaseFailures.get(feed.id) ?? 0) + 1;
@@ -121,6 +147,18 @@ export async function runPolls(d: PollDeps, o: PollRunOptions): Promise<PollTota
       });
     },
   });
+  for (const s of lastPoll.values()) {
+    totals.feeds++;
+    if (s.outcome === 'ok') totals.ok++;
+    else if (s.outcome === 'not-modified' || s.outcome === 'unchanged') totals.notModified++;
+    else if (s.outcome === 'lease-lost') totals.leaseLost++;
+    else if (s.outcome === 'host-paused') totals.skipped++;
+    else totals.failed++;
+    if (s.errorKind === 'database') totals.databaseErrors++;
+    totals.inserted += s.inserted;
+    totals.linked += s.linked;
+    totals.updated += s.updated;
+  }
   totals.durationMs = Date.now() - started;
   return totals;
 }

@@ -10,6 +10,7 @@ import { createFetcher } from '../../src/fetch/fetcher.ts';
 import { fetchLimits } from '../../src/runtime.ts';
 import { insertFeed, type NewFeed } from '../../src/store/feeds.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
+import { commitChange } from '../../src/store/change-seq.ts';
 import { emptyItem } from '../helpers/items.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
 
@@ -56,7 +57,8 @@ export async function ingest(
   items: NormalisedItem[],
   now = new Date(),
 ): Promise<void> {
-  await db.transaction((tx) => ingestItems(tx, feed, items, { now, retentionDays: 0 }));
+  // Through commitChange, as the poller's recordPolledItems writes: the change sequence moves after commit.
+  await commitChange(db, (tx) => ingestItems(tx, feed, items, { now, retentionDays: 0 }), () => true);
 }
 
 /** `n` items of one feed, one minute apart, newest first. */

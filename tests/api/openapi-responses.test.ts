@@ -198,7 +198,8 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     const itemId = items.body.items[0].id as number;
     await c.call(base, 'GET', `/api/items?limit=1&cursor=${items.body.next_cursor}`, 200);
     await c.call(base, 'GET', '/api/items?limit=0', 400);
-    await c.call(base, 'GET', `/api/items/${itemId}`, 200);
+    const one = await c.call(base, 'GET', `/api/items/${itemId}`, 200);
+    await c.call(base, 'GET', `/api/items/${itemId}`, 304, { headers: { 'if-none-match': one.headers.get('etag')! } });
     await c.call(base, 'GET', '/api/items/abc', 400);
     await c.call(base, 'GET', '/api/items/999999', 404);
     const storyId = items.body.items[0].story_id as number;

@@ -159,9 +159,22 @@ describe('bench targets', () => {
     expect(c.has('serve:100000:search:floor')).toBe(false);
     expect(c.get('serve:100000:ladder:absent')).toMatchObject({ measured: 12, target: 100, met: true });
     expect(c.get('serve:100000:ladder:common')).toMatchObject({ met: false });
+    // The absent word also has issue 10's own bound; a word that matches something does not.
+    expect(c.get('serve:100000:absent')).toMatchObject({ measured: 12, target: 20, met: true });
+    expect([...c.keys()].filter((k) => /^serve:\d+:absent$/.test(k))).toEqual(['serve:100000:absent']);
 
     const md = renderMarkdown(results([], [phase]));
     expect(md).toContain('5.00× ❌ vs ≤ 3×');
+    // The issue's table in one place: each floor row and the absent word, nothing else.
+    const issue = md.slice(md.indexOf('## Issue 10'), md.indexOf('## Targets'));
+    expect(issue.match(/^\| [^-|][^|]*\|/gm)?.slice(1).map((r) => r.slice(2, r.indexOf(' at ')))).toEqual([
+      '/health',
+      '/feedNotModified',
+      '/feed',
+      '/first',
+      '/item',
+      '?q=absent (a word no entry contains)',
+    ]);
     expect(md).toContain('| common | 6,000 | bitmap |');
   });
 });

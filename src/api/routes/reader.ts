@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type express from 'express';
-import type { ApiDeps } from '../deps.ts';
+import { readDb, type ApiDeps } from '../deps.ts';
 import { getEntry, listEntries, listFeedOptions, type EntryWithSources } from '../../store/entry-queries.ts';
 import type { Db } from '../../store/db.ts';
 import { parseReaderQuery, type ReaderParams } from '../params.ts';
@@ -26,7 +26,7 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
 
   app.get('/', async (req, res) => {
     const p = parseReaderQuery(req.query);
-    const [page, options] = await Promise.all([readerPage(deps.db, p), listFeedOptions(deps.db)]);
+    const [page, options] = await Promise.all([readerPage(readDb(deps), p), listFeedOptions(readDb(deps))]);
     const { entries } = page;
     const first = entries[0];
     const last = entries[entries.length - 1];
@@ -48,7 +48,7 @@ export function registerReaderRoutes(app: express.Express, deps: ApiDeps): void 
 
   app.get('/items/:id', async (req, res) => {
     const id = req.params.id;
-    const entry = ITEM_ID.test(id) && Number(id) <= Number.MAX_SAFE_INTEGER ? await getEntry(deps.db, Number(id)) : null;
+    const entry = ITEM_ID.test(id) && Number(id) <= Number.MAX_SAFE_INTEGER ? await getEntry(readDb(deps), Number(id)) : null;
     res.set('Cache-Control', 'no-cache').type('text/html; charset=utf-8');
     if (!entry) {
       res.status(404).send(renderItemNotFoundPage());

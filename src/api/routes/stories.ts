@@ -1,5 +1,5 @@
 import type express from 'express';
-import type { ApiDeps } from '../deps.ts';
+import { readDb, type ApiDeps } from '../deps.ts';
 import { getStory, listStoryHeads, resolveStoryId, withStoryItems, type StoryWithItems } from '../../store/stories-read.ts';
 import { parseId, parseStoriesQuery } from '../params.ts';
 import { encodeCursor } from '../cursor.ts';
@@ -23,10 +23,10 @@ export function registerStoryRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/api/stories', async (req, res) => {
     const p = parseStoriesQuery(req.query);
     // One row more than asked tells whether another page exists without a count.
-    const heads = await listStoryHeads(deps.db, p.filter, p.limit + 1, p.cursor);
+    const heads = await listStoryHeads(readDb(deps), p.filter, p.limit + 1, p.cursor);
     const page = heads.slice(0, p.limit);
     const last = page[page.length - 1];
-    const stories = await withStoryItems(deps.db, page);
+    const stories = await withStoryItems(readDb(deps), page);
     res.set('Cache-Control', 'no-cache');
     res.json({
       stories: stories.map(storyJson),
@@ -37,8 +37,8 @@ export function registerStoryRoutes(app: express.Express, deps: ApiDeps): void {
   app.get('/api/stories/:id', async (req, res) => {
     const requested = parseId(req.params.id);
     // A story merged into an older one answers with that one (its id in the body says so).
-    const id = await resolveStoryId(deps.db, requested);
-    const story = id === null ? null : await getStory(deps.db, id);
+    const id = await resolveStoryId(readDb(deps), requested);
+    const story = id === null ? null : await getStory(readDb(deps), id);
     if (!story) throw notFound(`story ${requested}`);
     res.json(storyJson(story));
   });

@@ -24,7 +24,7 @@ async function run(mode: RunMode): Promise<number> {
   const config = loadConfig();
   const sources = await setUpFeedSources(config, { demo: Boolean(mode.demo) });
   // The demo's feed server must not keep the process alive when the database cannot be opened.
-  const rt = await runtimeForCli(sources.config).catch(async (err: unknown) => {
+  const rt = await runtimeForCli(sources.config, { readReplica: mode.api }).catch(async (err: unknown) => {
     await sources.close();
     throw err;
   });
@@ -75,6 +75,7 @@ async function run(mode: RunMode): Promise<number> {
 async function listen(rt: Runtime, config: Config, shutdown: AbortSignal): Promise<Server> {
   const app = createApp({
     db: rt.db,
+    readDb: rt.readDb,
     config,
     logger: rt.logger,
     metrics: rt.metrics,
