@@ -168,7 +168,8 @@ async function round(db: BenchDatabase, url: string, farm: Farm, workers: number
       requests: stats.requests,
       missed: after.rows[0]!.missed,
       extraRequests: Math.max(0, stats.requests - farm.feeds.length),
-      databaseErrors: results.reduce((a, r) => a + (r.totals.databaseErrors ?? 0), 0),
+      // Each feed counts once in the totals (its last poll); a re-poll after a database error is `repolled`.
+      databaseErrors: results.reduce((a, r) => a + (r.totals.repolled ?? r.totals.databaseErrors ?? 0), 0),
       newEntries: after.rows[0]!.entries - before.n,
       claims: {
         count: claimMs.length,

@@ -5,11 +5,10 @@ import { bumpChangeSeq } from './entries.ts';
 const BUMP_RETRY_MS = 2000;
 
 /**
- * Runs `fn` in one transaction and, once it has committed and `changed(result)`, moves
- * entries_change_seq on. The merged feeds' ETag is the sequence's last value: a value taken inside
- * the transaction can be seen by a reader before the rows commit, who would cache the old rows
- * under it, so every change bumps once more after commit. The one place that does so.
- * The bump is best effort: the change itself is committed, and the next change bumps again.
+ * Runs `fn` in one transaction and, once it has committed and `changed(result)`, moves the entries
+ * version on (bumpChangeSeq: the entries_version row, sql/009). ETags are built from it, so it moves
+ * after the rows commit: a reader never caches old rows under a new version. The one place that
+ * does so. The bump is best effort: the change itself is committed, and the next change bumps again.
  */
 export async function commitChange<T>(db: Db, fn: (tx: Queryable) => Promise<T>, changed: (result: T) => boolean): Promise<T> {
   const result = await db.transaction(fn);

@@ -89,7 +89,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     storyId: Number(row.story_id),
     lang: row.language,
     at: new Date(row.at).getTime(),
-    features: row.features === '' ? [] : row.features.split(' '),
+    features: row.features, // split when compared (decodeFeatures)
     // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
     bandKeys: row.band_keys.map(Number),
   }));

@@ -27,7 +27,11 @@ export interface StoryMember {
   storyId: number;
   lang: string;
   at: number;
-  features: readonly string[];
+  /**
+   * Encoded features, or the space-separated text the store keeps them as: split only when the
+   * member is compared (a batch reads back tens of thousands of candidates; most are never compared).
+   */
+  features: readonly string[] | string;
   /** The band keys through which it was found. */
   bandKeys: readonly number[];
 }

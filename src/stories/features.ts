@@ -72,6 +72,8 @@ export function encodeFeatures(features: ReadonlyMap<string, number>): string[] 
   return out;
 }
 
-export function decodeFeatures(encoded: readonly string[]): Map<string, number> {
-  return new Map(encoded.map((f) => [f.slice(1), Number(f[0])]));
+/** Encoded features as an array, or as the space-separated text story_members.features stores. */
+export function decodeFeatures(encoded: readonly string[] | string): Map<string, number> {
+  const list = typeof encoded === 'string' ? (encoded === '' ? [] : encoded.split(' ')) : encoded;
+  return new Map(list.map((f) => [f.slice(1), Number(f[0])]));
 }

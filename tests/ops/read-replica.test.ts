@@ -144,9 +144,13 @@ describe.skipIf(skipReason !== null)('read replica behind DATABASE_READ_URL (pos
       const feeds = (await (await fetch(`${base}/api/feeds`)).json()) as { feeds: unknown[] };
       expect(feeds.feeds).toHaveLength(2);
       // Past READ_REPLICA_MAX_LAG the process is not ready, and says how far behind the replica is.
+      let last: unknown = null;
       const late = await waitFor('readyz 503 while replay is paused', async () => {
         const r = await readyz();
+        last = r;
         return r.status === 503 ? r : null;
+      }, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}; last answer ${JSON.stringify(last)}\n${svc.output()}`);
       });
       expect(late.body.replica!.lag_bytes).toBeGreaterThan(0);
       expect(late.body.replica!.lag_seconds).toBeGreaterThan(2);
