@@ -17,6 +17,7 @@ import { driveApi, driveLadder, type EndpointKind } from './serving.ts';
 import { explainPage } from '../src/store/entry-queries.ts';
 import { prepareStreamDb, renderStreamMarkdown, streamPhase } from './stream.ts';
 import { renderWorkers, workersPhase, type WorkersResult } from './workers.ts';
+import { renderWebSubMarkdown, runWebSubBench } from './websub.ts';
 
 /**
  * `npm run bench [-- options]`: feed farm + floor + polling through the real code path, then the
@@ -27,7 +28,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entrie
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
                       [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
                       [--skip-stream] [--streams N] [--stream-rounds N]
-                      [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]`;
+                      [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]
+       npm run bench -- --websub [--quick]     (WebSub delivery → committed/visible latency only)`;
 
 interface Options {
   quick: boolean;
@@ -53,6 +55,8 @@ interface Options {
   workers: number[];
   workerFeeds: number;
   skipWorkers: boolean;
+  /** Only the WebSub delivery section (bench/websub.ts). */
+  websub: boolean;
 }
 
 /** Endpoints measured against a bare node:http server answering the same bytes (issue 10). */
@@ -89,6 +93,7 @@ function parseOptions(argv: string[]): Options {
       workers: { type: 'string' },
       'worker-feeds': { type: 'string' },
       'skip-workers': { type: 'boolean', default: false },
+      websub: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -136,6 +141,7 @@ function parseOptions(argv: string[]): Options {
     // Starting up to 8 worker processes per round takes over a minute even at 300 feeds on 2 cores:
     // --quick runs it only when asked for with --workers or --worker-feeds.
     skipWorkers: values['skip-workers'] || (quick && values.workers === undefined && values['worker-feeds'] === undefined),
+    websub: values.websub,
   };
 }
 
@@ -387,6 +393,14 @@ async function main(): Promise<number> {
     console.error(err instanceof Error ? err.message : String(err));
     console.error(USAGE);
     return 2;
+  }
+  if (opts.websub) {
+    const r = await runWebSubBench({ feeds: opts.quick ? 10 : 50, deliveries: opts.quick ? 50 : 500, concurrency: 8, log });
+    console.log(renderWebSubMarkdown(r));
+    const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(join(resultsDir, 'websub.json'), `${JSON.stringify(r, null, 2)}\n`);
+    return 0;
   }
   const results: BenchResults & { workers?: WorkersResult } = {
     startedAt: new Date().toISOString(),

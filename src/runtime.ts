@@ -13,6 +13,9 @@ import { HostGate } from './worker/host-gate.ts';
 import type { PollDeps } from './worker/poll-feed.ts';
 import type { PollSettings } from './worker/poll-run.ts';
 import { USER_AGENT } from './version.ts';
+import { createHubClient } from './websub/hub-client.ts';
+import { createPublisher, type HubPublisher } from './websub/publisher.ts';
+import { createSubscriber, type Subscriber } from './websub/subscriber.ts';
 
 /**
  * The process-wide pieces every command shares, built from the configuration in one place. It sits
@@ -28,6 +31,8 @@ export interface Runtime {
   metrics: Metrics;
   pollDeps: PollDeps;
   pollSettings: PollSettings;
+  /** WebSub: push subscriptions at publishers' hubs, and pings to WEBSUB_HUB (null without one). */
+  websub: { subscriber: Subscriber; publisher: HubPublisher | null };
   close(): Promise<void>;
 }
 
@@ -83,6 +88,13 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
   }
   const fetcher = createFetcher(fetchLimits(config));
   const metrics = createMetrics();
+  const hubClient = createHubClient({ allow: config.ALLOW_PRIVATE_NETWORKS, timeoutMs: config.FETCH_TIMEOUT_MS, userAgent: USER_AGENT });
+  const subscriber = createSubscriber({
+    db, client: hubClient, logger, publicUrl: config.PUBLIC_URL, leaseSeconds: config.WEBSUB_LEASE, pollMaxSeconds: config.POLL_MAX_INTERVAL,
+  });
+  const publisher = config.WEBSUB_HUB && config.PUBLIC_URL
+    ? createPublisher({ db, hub: config.WEBSUB_HUB, publicUrl: config.PUBLIC_URL, client: hubClient, logger, intervalSeconds: config.WEBSUB_PING_INTERVAL })
+    : null;
   const pool = config.PARSE_THREADS > 0 ? createParsePool(config.PARSE_THREADS) : null;
   const pollDeps: PollDeps = {
     db,
@@ -98,6 +110,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     storyWindowSeconds: config.STORY_WINDOW,
     now: () => new Date(),
     random: Math.random,
+    afterPoll: ({ feed, document, stored }) => {
+      if (stored && stored.inserted + stored.linked + stored.updated > 0) publisher?.changed([feed.region]);
+      if (subscriber.enabled) void subscriber.afterPoll(feed.id, document === null ? null : document.websub);
+    },
   };
   return {
     config,
@@ -108,7 +124,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions = {}): 
     metrics,
     pollDeps,
     pollSettings: { concurrency: config.FETCH_CONCURRENCY, batchSize: config.POLL_BATCH_SIZE, leaseSeconds: config.LEASE_SECONDS },
+    websub: { subscriber, publisher },
     async close() {
+      await subscriber.settle();
+      await publisher?.close();
+      await hubClient.close();
       await fetcher.close();
       await pool?.close();
       if (readDb !== db) await readDb.close();

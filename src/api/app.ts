@@ -4,6 +4,7 @@ import { bodiesOnly, captureHeaders, errorHandler, precomputedHeaders, rateLimit
 import { registerFeedRoutes } from './routes/feeds-admin.ts';
 import { mergedFeeds, registerMergedFeedRoutes, UNFILTERED } from './routes/merged-feeds.ts';
 import { itemAnswers, registerItemRoutes } from './routes/items.ts';
+import { registerWebSubRoutes } from './routes/websub.ts';
 import { registerStoryRoutes } from './routes/stories.ts';
 import { registerStreamRoutes } from './routes/stream.ts';
 import { HEALTHY, registerHealthRoutes, UNLIMITED_PATHS } from './routes/health.ts';
@@ -34,6 +35,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(precomputedHeaders(headers));
   app.use(requestMetrics(observe));
   app.use(rateLimiter(limiter, UNLIMITED_PATHS));
+  // WebSub deliveries are signed raw bytes: their route reads the body itself, before any parser.
+  registerWebSubRoutes(app, deps);
   app.use(bodiesOnly(express.json({ limit: '100kb' })));
 
   const feeds = mergedFeeds(deps);

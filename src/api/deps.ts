@@ -4,6 +4,9 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SubscribeDeps } from '../subscribe/subscribe.ts';
 import type { StreamHub } from './stream/stream-hub.ts';
+import type { ParsedFeed } from '../parse/types.ts';
+import type { HubPublisher } from '../websub/publisher.ts';
+import type { Subscriber } from '../websub/subscriber.ts';
 
 /** Everything the HTTP layer needs, passed in so tests build an app on their own database. */
 export interface ApiDeps {
@@ -24,6 +27,12 @@ export interface ApiDeps {
   subscribe: SubscribeDeps;
   /** The live stream's hub; built from the configuration when absent (run.ts passes one to close it on SIGTERM). */
   streams?: StreamHub;
+  /** WebSub: ending push subscriptions of removed/disabled feeds, parsing deliveries, pinging our hub. */
+  websub?: {
+    subscriber?: Subscriber | undefined;
+    publisher?: HubPublisher | null | undefined;
+    parse?: (text: string, opts: { baseUrl: string | null }) => Promise<ParsedFeed>;
+  };
 }
 
 /** The database the read-only routes read from: the replica when one is configured. */

@@ -243,6 +243,54 @@ export function openApiDocument(serverUrl?: string): Json {
           responses: { '200': jsonBody('The feed after the poll, and what the poll did', ref('RefreshResult')), ...adminErrors, '404': problem('Unknown id') },
         },
       },
+      '/websub/{feedId}/{token}': {
+        get: {
+          summary: 'WebSub intent verification (called by a publisher\'s hub)',
+          description: 'Answers hub.challenge only for a pending subscribe or unsubscribe of this feed, token and topic; hub.mode=denied records a refusal.',
+          tags: ['websub'],
+          parameters: [
+            pathId('feedId'),
+            { name: 'token', in: 'path', required: true, schema: { type: 'string' } },
+            query('hub.mode', 'subscribe, unsubscribe or denied', { enum: ['subscribe', 'unsubscribe', 'denied'] }, { required: true }),
+            query('hub.topic', 'The topic URL', { type: 'string' }, { required: true }),
+            query('hub.challenge', 'Echoed back on success (subscribe, unsubscribe)', { type: 'string' }),
+            query('hub.lease_seconds', 'Lease the hub granted (subscribe)', { type: 'integer', minimum: 1 }),
+            query('hub.reason', 'Why the hub denied (denied)', { type: 'string' }),
+          ],
+          responses: {
+            '200': { description: 'The challenge, verbatim', content: { 'text/plain': { schema: { type: 'string' } } } },
+            '204': { description: 'Denial recorded' },
+            '400': problem('Missing or malformed hub parameters'),
+            '404': problem('No pending (un)subscription for this callback and topic'),
+            ...commonErrors,
+          },
+        },
+        post: {
+          summary: 'WebSub content distribution (called by a publisher\'s hub)',
+          description: 'The new feed document, signed with X-Hub-Signature-256 (or X-Hub-Signature) over the raw body with the subscription secret; stored like a poll. At most FETCH_MAX_BYTES.',
+          tags: ['websub'],
+          parameters: [
+            pathId('feedId'),
+            { name: 'token', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'X-Hub-Signature-256', in: 'header', schema: { type: 'string', pattern: '^sha256=[0-9a-fA-F]+$' } },
+            { name: 'X-Hub-Signature', in: 'header', schema: { type: 'string' } },
+          ],
+          requestBody: { required: true, content: { '*/*': { schema: { type: 'string' } } } },
+          responses: {
+            '200': jsonBody('Stored', {
+              type: 'object',
+              required: ['inserted', 'linked', 'updated', 'unchanged'],
+              properties: { inserted: { type: 'integer' }, linked: { type: 'integer' }, updated: { type: 'integer' }, unchanged: { type: 'integer' } },
+            }),
+            '400': problem('The body is not a feed'),
+            '403': problem('Unsigned, or the signature does not match'),
+            '404': problem('No such subscription'),
+            '410': problem('The subscription lapsed, failed or is being cancelled'),
+            ...tooLarge('FETCH_MAX_BYTES'),
+            ...commonErrors,
+          },
+        },
+      },
       '/api/opml': {
         get: { summary: 'Export subscriptions as OPML', tags: ['admin'], responses: { '200': { description: 'OPML', content: { 'text/x-opml': { schema: { type: 'string' } } } }, ...commonErrors } },
         post: {
@@ -363,7 +411,7 @@ export function openApiDocument(serverUrl?: string): Json {
         },
         Feed: {
           type: 'object',
-          required: ['id', 'url', 'title', 'site_url', 'region', 'language', 'enabled', 'disabled_reason', 'last_fetched_at', 'last_status', 'last_error', 'last_error_kind', 'error_count', 'next_poll_at', 'poll_interval_s', 'entry_count', 'created_at'],
+          required: ['id', 'url', 'title', 'site_url', 'region', 'language', 'enabled', 'disabled_reason', 'last_fetched_at', 'last_status', 'last_error', 'last_error_kind', 'error_count', 'next_poll_at', 'poll_interval_s', 'entry_count', 'created_at', 'push'],
           properties: {
             id: { type: 'integer' },
             url: { type: 'string' },
@@ -382,6 +430,16 @@ export function openApiDocument(serverUrl?: string): Json {
             poll_interval_s: { type: ['integer', 'null'] },
             entry_count: { type: 'integer', minimum: 0 },
             created_at: { type: ['string', 'null'], format: 'date-time' },
+            push: {
+              type: 'object',
+              description: 'WebSub: while subscribed, the publisher pushes new versions and the feed is polled only at POLL_MAX_INTERVAL',
+              required: ['state', 'hub', 'expires_at'],
+              properties: {
+                state: { enum: ['subscribed', 'pending', 'none', 'failed'] },
+                hub: { type: ['string', 'null'] },
+                expires_at: { type: ['string', 'null'], format: 'date-time', description: 'End of the lease' },
+              },
+            },
           },
         },
         FeedList: { type: 'object', required: ['feeds'], properties: { feeds: { type: 'array', items: ref('Feed') } } },
@@ -445,6 +503,7 @@ export function openApiDocument(serverUrl?: string): Json {
             title: { type: 'string' },
             home_page_url: { type: 'string' },
             feed_url: { type: 'string' },
+            hubs: { type: 'array', description: 'WebSub hub (WEBSUB_HUB)', items: { type: 'object', required: ['type', 'url'], properties: { type: { type: 'string' }, url: { type: 'string' } } } },
             items: {
               type: 'array',
               items: {

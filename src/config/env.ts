@@ -138,6 +138,11 @@ const schema = z.object({
   // Open /api/stream connections per API process, and per client address (req.ip, so TRUST_PROXY applies).
   STREAM_MAX_CLIENTS: int(1000, 1, 1000000),
   STREAM_MAX_PER_IP: int(20, 1, 1000000),
+  // WebSub (src/websub): the hub our merged feeds name and ping, how often a topic may be pinged,
+  // and the lease we ask publishers' hubs for.
+  WEBSUB_HUB: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), 'expected an http(s) URL'),
+  WEBSUB_PING_INTERVAL: duration('10s', 1, 86400),
+  WEBSUB_LEASE: duration('7d', 60, 365 * 86400),
 });
 
 export type Config = z.output<typeof schema>;
@@ -158,6 +163,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.POLL_MIN_INTERVAL > c.POLL_MAX_INTERVAL) {
     throw new ConfigError('invalid configuration:\n  POLL_MIN_INTERVAL: must not exceed POLL_MAX_INTERVAL');
+  }
+  if (c.WEBSUB_HUB && !c.PUBLIC_URL) {
+    // The topics a hub is pinged with are our feeds' public URLs; without one they cannot be named.
+    throw new ConfigError('invalid configuration:\n  WEBSUB_HUB: needs PUBLIC_URL (the topic URLs the hub is told about)');
   }
   return c;
 }

@@ -37,10 +37,19 @@ export function parseJsonFeed(text: string): RawFeed {
     base: null,
     title: title !== null ? { value: title, kind: 'text' } : null,
     link: str(doc.home_page_url),
+    // WebSub discovery: JSON Feed's hubs array (type "WebSub") and feed_url as the topic.
+    hub: jsonHub(doc.hubs),
+    self: str(doc.feed_url),
     language: str(doc.language),
     ttlSeconds: null,
     items: list(doc.items).filter(isObject).map((item) => jsonItem(item, feedAuthors)),
   };
+}
+
+function jsonHub(hubs: unknown): string | null {
+  const all = list(hubs).filter(isObject);
+  const hub = all.find((h) => str(h.type)?.toLowerCase() === 'websub') ?? all.find((h) => str(h.type) === null);
+  return hub ? str(hub.url) : null;
 }
 
 function jsonItem(item: Json, feedAuthors: RawText[]): RawItem {

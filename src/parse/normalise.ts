@@ -53,6 +53,9 @@ export interface RawFeed {
   link: string | null;
   language: string | null;
   ttlSeconds: number | null;
+  /** WebSub discovery links as written (rel="hub", rel="self"; JSON Feed hubs and feed_url). */
+  hub?: string | null;
+  self?: string | null;
   items: RawItem[];
 }
 
@@ -79,9 +82,17 @@ export function normaliseFeed(raw: RawFeed, baseUrl: string | null): ParsedFeed 
       link: feedLink,
       language: normaliseLanguage(raw.language),
       ttl_seconds: raw.ttlSeconds,
+      ...websubLinks(raw, docBase),
     },
     items,
   };
+}
+
+/** Both links or neither: a hub without the topic URL it knows the feed by cannot be subscribed to. */
+function websubLinks(raw: RawFeed, base: string | null): Pick<ParsedFeed['feed'], 'websub'> {
+  const hub = resolveWebUrl(raw.hub ?? null, base);
+  const self = resolveWebUrl(raw.self ?? null, base);
+  return hub !== null && self !== null ? { websub: { hub, self } } : {};
 }
 
 export function normaliseItem(raw: RawItem, base: string | null): NormalisedItem {

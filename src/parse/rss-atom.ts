@@ -161,8 +161,12 @@ function rdfFeed(root: XElement, format: 'rss1' | 'rss09'): RawFeed {
   return { format, base: attr(root, 'xml:base'), ...rssChannelMeta(channel, root), items: items.map(rssItem) };
 }
 
-function rssChannelMeta(channel: XNode | null, root: XElement): Pick<RawFeed, 'title' | 'link' | 'language' | 'ttlSeconds'> {
+function rssChannelMeta(channel: XNode | null, root: XElement): Pick<RawFeed, 'title' | 'link' | 'language' | 'ttlSeconds' | 'hub' | 'self'> {
+  // WebSub discovery: atom:link rel="hub"/"self" (an attribute-only <link> is one in the default namespace).
+  const relLinks = [...children(channel, 'atom:link'), ...children(channel, 'link')];
   return {
+    hub: relHref(relLinks, 'hub'),
+    self: relHref(relLinks, 'self'),
     title: textConstruct(firstNode(channel, 'title', 'dc:title', 'atom:title'), 'html'),
     // Only a text <link>: an attribute-only one is an atom:link in the default namespace.
     link: firstText(channel, 'link') ?? atomLink(children(channel, 'atom:link')),
@@ -257,6 +261,8 @@ function atomFeed(root: XElement, format: 'atom1' | 'atom03'): RawFeed {
     base: attr(root, 'xml:base'),
     title: atomText(child(root, 'title'), format),
     link: atomLink(children(root, 'link')),
+    hub: relHref(children(root, 'link'), 'hub'),
+    self: relHref(children(root, 'link'), 'self'),
     language: xmlLang(root) ?? firstText(root, 'dc:language'),
     ttlSeconds: null,
     items: children(root, 'entry').map((entry) => atomEntry(entry, format, feedAuthors)),
@@ -331,6 +337,16 @@ function atomLink(links: XNode[]): string | null {
   const chosen = alternates.find(isHtml) ?? alternates[0];
   if (chosen === undefined) return null;
   return attr(chosen, 'href') ?? text(chosen)?.trim() ?? null;
+}
+
+/** The href of the first link with this rel (WebSub's rel="hub" and rel="self"). */
+function relHref(links: XNode[], rel: string): string | null {
+  for (const l of links) {
+    const rels = attr(l, 'rel')?.trim().toLowerCase().split(/\s+/) ?? [];
+    const href = attr(l, 'href')?.trim();
+    if (rels.includes(rel) && href) return href;
+  }
+  return null;
 }
 
 /** Atom text constructs: type text|html|xhtml (1.0), or a MIME type plus mode (0.3). */

@@ -31,6 +31,8 @@ export interface FeedMeta {
   language: string | null;
   /** Refresh hints from the document: RSS <ttl>, sy:updatePeriod/updateFrequency; seconds, or null. */
   ttl_seconds: number | null;
+  /** Present when the document advertises a WebSub hub and its own topic URL (rel="hub" + rel="self"). */
+  websub?: { hub: string; self: string };
 }
 
 export interface ParsedFeed {

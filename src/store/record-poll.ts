@@ -3,7 +3,7 @@ import { commitChange } from './change-seq.ts';
 import { isDbUnavailable, type Db } from './db.ts';
 import { finishPollsSuccess, lockHeldLeases, type PollSuccess } from './feed-polling.ts';
 import { retryOnConflict } from './retry-conflict.ts';
-import { ingestPolls, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
+import { ingestItems, ingestPolls, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
 
 export interface PolledItems {
   feed: IngestFeed;
@@ -61,4 +61,21 @@ export async function recordPolledItems(db: Db, p: PolledItems): Promise<IngestR
   const [r] = await recordPolls(db, [p]);
   if (r instanceof Error) throw r;
   return r ?? null;
+}
+
+export interface PushedItems {
+  feed: IngestFeed;
+  items: NormalisedItem[];
+  ingest: IngestOptions;
+}
+
+/**
+ * Stores a document a WebSub hub delivered: the same ingest as a poll, in one transaction with the
+ * change sequence bumped after commit, but without a poll's state (no lease, no validators: the
+ * feed's own URL was not fetched).
+ */
+export async function recordPushedItems(db: Db, p: PushedItems): Promise<IngestResult> {
+  return retryOnConflict(() =>
+    commitChange(db, (tx) => ingestItems(tx, p.feed, p.items, p.ingest), (r) => r.inserted + r.linked + r.updated > 0),
+  );
 }

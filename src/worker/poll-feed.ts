@@ -33,6 +33,11 @@ export interface PollDeps {
   storyWindowSeconds: number;
   now(): Date;
   random(): number;
+  /**
+   * Told after each poll that reached the feed (WebSub: hub pings, push subscriptions). `document`
+   * is null when the feed did not change (304, same bytes). Must not throw or block.
+   */
+  afterPoll?: (p: { feed: FeedRow; document: ParsedFeed['feed'] | null; stored: IngestResult | null }) => void;
 }
 
 /** 'host-paused': not polled, its host is paused by a Retry-After (poll --once lists these). */
@@ -109,6 +114,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
         intervalSeconds: interval, nextPollAt, ...move,
       });
       d.metrics.polls.inc({ outcome: 'not_modified' });
+      if (held) d.afterPoll?.({ feed, document: null, stored: null });
       return summary(held ? 'not-modified' : 'lease-lost', EMPTY, { status: 304, nextPollAt });
     }
 
@@ -122,6 +128,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
         intervalSeconds: interval, nextPollAt, ...move,
       });
       d.metrics.polls.inc({ outcome: 'not_modified' });
+      if (held) d.afterPoll?.({ feed, document: null, stored: null });
       return summary(held ? 'unchanged' : 'lease-lost', EMPTY, { status: res.status, nextPollAt });
     }
 
@@ -153,6 +160,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
       },
     });
     if (!outcome) return summary('lease-lost', EMPTY, { status: res.status });
+    d.afterPoll?.({ feed, document: parsed.feed, stored: outcome });
 
     d.metrics.polls.inc({ outcome: 'ok' });
     if (outcome.inserted) d.metrics.entriesIngested.inc({ effect: 'inserted' }, outcome.inserted);

@@ -9,6 +9,8 @@ export interface WorkerSettings extends PollSettings {
   schedule: string;
   /** How long stop() waits for polls in flight (they are bounded by the fetch timeout). */
   stopWaitMs: number;
+  /** Further periodic jobs (WebSub lease renewal); a run still going when the next is due is skipped. */
+  jobs?: { name: string; schedule: string; run(): Promise<void> }[];
 }
 
 export interface WorkerHandle {
@@ -86,6 +88,19 @@ export function startWorker(d: PollDeps, s: WorkerSettings): WorkerHandle {
     cron.schedule(s.schedule, () => pollLoop(), { name: 'poll', suppressMissedWarning: true }),
     cron.schedule(RETENTION_SCHEDULE, () => retention(), { name: 'retention', suppressMissedWarning: true }),
   ];
+  const jobRuns = new Map<string, Promise<void>>();
+  for (const job of s.jobs ?? []) {
+    tasks.push(
+      cron.schedule(job.schedule, () => {
+        if (stopping || jobRuns.has(job.name)) return;
+        const run = job
+          .run()
+          .catch((err: unknown) => logger.error({ err: (err as Error).message }, `${job.name} job failed`))
+          .finally(() => jobRuns.delete(job.name));
+        jobRuns.set(job.name, run);
+      }, { name: job.name, suppressMissedWarning: true }),
+    );
+  }
   // The first loop starts now (after a retention pass), under the same guard as the ticks.
   void pollLoop(retention);
   logger.info({ schedule: s.schedule, owner: d.owner }, 'worker started');
@@ -95,7 +110,7 @@ export function startWorker(d: PollDeps, s: WorkerSettings): WorkerHandle {
       if (stopping) return;
       stopping = true;
       await Promise.all(tasks.map((t) => t.stop()));
-      const running = Promise.allSettled([loop, retentionRun]);
+      const running = Promise.allSettled([loop, retentionRun, ...jobRuns.values()]);
       await Promise.race([running, new Promise((r) => setTimeout(r, s.stopWaitMs).unref())]);
       logger.info('worker stopped');
     },

@@ -269,7 +269,7 @@ describe(`feed admin API (${backendName})`, () => {
       expect(Object.keys(fa).sort()).toEqual(
         [
           'id', 'url', 'title', 'site_url', 'region', 'language', 'enabled', 'disabled_reason', 'last_fetched_at',
-          'last_status', 'last_error', 'last_error_kind', 'error_count', 'next_poll_at', 'poll_interval_s', 'entry_count', 'created_at',
+          'last_status', 'last_error', 'last_error_kind', 'error_count', 'next_poll_at', 'poll_interval_s', 'entry_count', 'created_at', 'push',
         ].sort(),
       );
       expect(fa).toMatchObject({
@@ -286,7 +286,7 @@ describe(`feed admin API (${backendName})`, () => {
         poll_interval_s: 900,
         entry_count: 2,
       });
-      expect(fb).toMatchObject({ id: b.id, entry_count: 1, title: null, last_fetched_at: null });
+      expect(fb).toMatchObject({ id: b.id, entry_count: 1, title: null, last_fetched_at: null, push: { state: 'none', hub: null, expires_at: null } });
       expect(fb.next_poll_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
       const one = await call(api, 'GET', `/api/feeds/${a.id}`, { token: null });

@@ -26,6 +26,8 @@ import { createMetrics } from '../../src/observability/metrics.ts';
 import { createRuntime, fetchLimits, type Runtime } from '../../src/runtime.ts';
 import type { Db } from '../../src/store/db.ts';
 import { refreshFeed } from '../../src/worker/poll-once.ts';
+import { markSubscribePending } from '../../src/store/websub.ts';
+import { signBody } from '../../src/websub/signature.ts';
 
 // ajv-formats is CommonJS with a default export.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -275,6 +277,23 @@ describe(`OpenAPI document against real responses of every route (${backendName}
     await c.call(base, 'GET', '/healthz', 200);
     await c.call(base, 'GET', '/readyz', 200);
     await c.call(base, 'GET', '/metrics', 200);
+
+    // WebSub callback: intent verification and content distribution (a pending subscription made here).
+    const topic = 'http://wire.test/topic';
+    await markSubscribePending(t.db, { feedId, hub: 'http://hub.test/', topic, token: 'contract-token', secret: 'contract-secret', leaseSeconds: 600, now: new Date(), verifyBy: new Date(Date.now() + 600_000) });
+    const verify = (mode: string, challenge = 'ch') => `/websub/${feedId}/contract-token?hub.mode=${mode}&hub.topic=${encodeURIComponent(topic)}&hub.challenge=${challenge}&hub.lease_seconds=600`;
+    await c.call(base, 'GET', `/websub/${feedId}/wrong-token?hub.mode=subscribe&hub.topic=${encodeURIComponent(topic)}&hub.challenge=x`, 404);
+    await c.call(base, 'GET', `/websub/${feedId}/contract-token?hub.topic=x`, 400);
+    await c.call(base, 'POST', `/websub/${feedId}/contract-token`, 410, { headers: { 'content-type': 'application/rss+xml' }, body: RSS });
+    const verified = await c.call(base, 'GET', verify('subscribe', 'echo-me'), 200);
+    expect(verified.body).toBe('echo-me');
+    await c.call(base, 'POST', `/websub/${feedId}/contract-token`, 403, { headers: { 'content-type': 'application/rss+xml' }, body: RSS });
+    await c.call(base, 'POST', `/websub/${feedId}/contract-token`, 200, { headers: { 'content-type': 'application/rss+xml', 'x-hub-signature-256': signBody(RSS, 'contract-secret') }, body: RSS });
+    await c.call(base, 'POST', `/websub/${feedId}/contract-token`, 400, { headers: { 'x-hub-signature-256': signBody('not a feed', 'contract-secret') }, body: 'not a feed' });
+    await c.call(base, 'POST', `/websub/${feedId}/other-token`, 404, { body: RSS });
+    await c.call(base, 'GET', `/websub/${feedId}/contract-token?hub.mode=denied&hub.topic=${encodeURIComponent(topic)}&hub.reason=test`, 204);
+    const withPush = await c.call(base, 'GET', `/api/feeds/${feedId}`, 200);
+    expect(withPush.body.push).toMatchObject({ state: 'failed', hub: 'http://hub.test/' });
 
     // Unsubscribe last.
     await c.call(base, 'DELETE', `/api/feeds/${feedId}`, 401);

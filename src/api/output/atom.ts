@@ -14,6 +14,7 @@ export function renderAtom(doc: FeedDocument): string {
     `<subtitle type="text">${escapeXml(doc.description)}</subtitle>`,
     `<updated>${rfc3339(latest(updated, doc.entries))}</updated>`,
     `<link rel="self" type="application/atom+xml" href="${escapeXml(doc.selfUrl)}"/>`,
+    ...(doc.hubUrl ? [`<link rel="hub" href="${escapeXml(doc.hubUrl)}"/>`] : []),
     `<link rel="alternate" type="text/html" href="${escapeXml(doc.homeUrl)}"/>`,
     '<generator>Tributary</generator>',
   ];

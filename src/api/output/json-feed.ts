@@ -10,6 +10,7 @@ export function renderJsonFeed(doc: FeedDocument): string {
     description: doc.description,
     home_page_url: doc.homeUrl,
     feed_url: doc.selfUrl,
+    ...(doc.hubUrl ? { hubs: [{ type: 'WebSub', url: doc.hubUrl }] } : {}),
     items: doc.entries.map((e) => renderItem(e, doc.otherReports && storyOutlets(doc.otherReports.get(e.id)))),
   };
   return toSafeJson(feed);

@@ -8,6 +8,8 @@ export interface FeedDocument {
   description: string;
   /** This document's own URL (with its query), for rel="self" / feed_url. */
   selfUrl: string;
+  /** WEBSUB_HUB, on documents whose self URL is a topic we ping (rel="hub" / JSON Feed hubs). */
+  hubUrl?: string | null | undefined;
   /** The reader page carrying the same filters. */
   homeUrl: string;
   /** Base of entry ids (`tag:` URIs need a stable authority). */

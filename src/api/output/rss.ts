@@ -13,6 +13,7 @@ export function renderRss(doc: FeedDocument): string {
     `<link>${escapeXml(doc.homeUrl)}</link>`,
     `<description>${escapeXml(doc.description)}</description>`,
     `<atom:link href="${escapeXml(doc.selfUrl)}" rel="self" type="application/rss+xml"/>`,
+    ...(doc.hubUrl ? [`<atom:link href="${escapeXml(doc.hubUrl)}" rel="hub"/>`] : []),
     `<lastBuildDate>${rfc822(newest)}</lastBuildDate>`,
     '<generator>Tributary</generator>',
     '<ttl>1</ttl>',

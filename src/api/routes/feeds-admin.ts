@@ -13,6 +13,8 @@ import { parseOpml, OpmlError } from '../../opml/parse-opml.ts';
 import { renderOpml } from '../../opml/render-opml.ts';
 import { importOpmlFeeds } from '../../subscribe/import-opml.ts';
 import { changeSubscriptionUrl, MAX_FEED_URL, subscribe, type Subscription } from '../../subscribe/subscribe.ts';
+import { getSubscription, listSubscriptions } from '../../store/websub.ts';
+import { NO_PUSH, pushView, type PushView } from '../../websub/push-state.ts';
 
 const MAX_INT4 = 2147483647;
 const MAX_URL = MAX_FEED_URL;
@@ -40,9 +42,11 @@ export interface FeedView {
   poll_interval_s: number | null;
   entry_count: number;
   created_at: string | null;
+  /** WebSub: whether the publisher pushes this feed to us. */
+  push: PushView;
 }
 
-export function feedView(f: FeedWithStats): FeedView {
+export function feedView(f: FeedWithStats, push: PushView = NO_PUSH): FeedView {
   return {
     id: f.id,
     url: f.url,
@@ -61,7 +65,12 @@ export function feedView(f: FeedWithStats): FeedView {
     poll_interval_s: f.poll_interval_s,
     entry_count: f.entry_count,
     created_at: iso(f.created_at),
+    push,
   };
+}
+
+async function pushOf(deps: ApiDeps, feedId: number): Promise<PushView> {
+  return pushView(await getSubscription(deps.db, feedId), new Date());
 }
 
 function iso(d: Date | string | null): string | null {
@@ -131,12 +140,15 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
   const json = express.json({ limit: '64kb' });
 
   app.get('/api/feeds', async (_req, res) => {
-    const feeds = await listFeeds(deps.db);
-    res.json({ feeds: feeds.map(feedView) });
+    const [feeds, subs] = await Promise.all([listFeeds(deps.db), listSubscriptions(deps.db)]);
+    const byFeed = new Map(subs.map((s) => [s.feed_id, s]));
+    const now = new Date();
+    res.json({ feeds: feeds.map((f) => feedView(f, pushView(byFeed.get(f.id), now))) });
   });
 
   app.get('/api/feeds/:id', async (req, res) => {
-    res.json(feedView(await mustGetFeed(deps, feedId(req.params.id))));
+    const id = feedId(req.params.id);
+    res.json(feedView(await mustGetFeed(deps, id), await pushOf(deps, id)));
   });
 
   app.post('/api/feeds', admin, json, async (req, res) => {
@@ -178,13 +190,17 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
     }
     const updated = await updateFeed(deps.db, id, patch);
     if (!updated) throw notFound(`feed ${id}`);
-    res.json({ ...feedView(await mustGetFeed(deps, id)), ...(moved ?? {}) });
+    // A disabled feed is not pushed either (not awaited: the hub may be slow; the worker retries).
+    if (patch.enabled === false) void deps.websub?.subscriber?.end(id);
+    res.json({ ...feedView(await mustGetFeed(deps, id), await pushOf(deps, id)), ...(moved ?? {}) });
   });
 
   app.delete('/api/feeds/:id', admin, async (req, res) => {
     const id = feedId(req.params.id);
     if (!(await deleteFeed(deps.db, id))) throw notFound(`feed ${id}`);
     deps.logger.info({ feedId: id }, 'feed deleted');
+    // Its push subscription outlives the row until the hub confirms the unsubscription.
+    void deps.websub?.subscriber?.end(id);
     res.status(204).end();
   });
 
@@ -192,7 +208,7 @@ export function registerFeedRoutes(app: express.Express, deps: ApiDeps): void {
     const id = feedId(req.params.id);
     await mustGetFeed(deps, id);
     const result = await deps.refreshFeed(id);
-    res.json({ feed: feedView(await mustGetFeed(deps, id)), result: result ?? null });
+    res.json({ feed: feedView(await mustGetFeed(deps, id), await pushOf(deps, id)), result: result ?? null });
   });
 
   app.get('/api/opml', async (_req, res) => {

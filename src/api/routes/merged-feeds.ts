@@ -14,6 +14,7 @@ import type { FeedDocument, OutputFormat } from '../output/model.ts';
 import { renderRss } from '../output/rss.ts';
 import { renderAtom } from '../output/atom.ts';
 import { renderJsonFeed } from '../output/json-feed.ts';
+import { topicsFor } from '../../websub/topics.ts';
 
 interface Rendered {
   /** Encoded once: a string would be converted to bytes again on every response. */
@@ -106,10 +107,14 @@ async function buildDocument(deps: ApiDeps, params: ListParams, base: string, fi
     .filter(Boolean)
     .join(', ');
   const query = filterQuery(f, { limit: params.limit === 50 ? undefined : params.limit });
+  const selfUrl = `${base}/${file}${query}`;
+  // Only the whole feed and a region's are WebSub topics (the ones pinged); filtered variants are not.
+  const hub = deps.config.WEBSUB_HUB && topicsFor(base, f.region ?? null).includes(selfUrl) ? deps.config.WEBSUB_HUB : null;
   return {
     title: scope ? `Tributary — ${scope}` : 'Tributary',
     description: 'The newest entries of all feeds, merged and deduplicated by Tributary',
-    selfUrl: `${base}/${file}${query}`,
+    selfUrl,
+    hubUrl: hub,
     homeUrl: `${base}/${filterQuery(f)}`,
     generatedAt: at,
     entries,

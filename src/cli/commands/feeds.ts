@@ -93,6 +93,8 @@ async function removeFeed(rt: Runtime, args: string[]): Promise<number> {
   const feed = /^\d+$/.test(key) ? await getFeed(rt.db, Number(key)) : await getFeedByUrl(rt.db, key);
   if (!feed) throw new CliError(`no feed ${key}`);
   await deleteFeed(rt.db, feed.id);
+  // The one subscription lifecycle (src/websub/subscriber.ts): unsubscribe at the publisher's hub.
+  await rt.websub.subscriber.end(feed.id);
   process.stdout.write(`removed feed ${feed.id}: ${feed.url}\n`);
   return 0;
 }

@@ -48,6 +48,8 @@ async function run(mode: RunMode): Promise<number> {
         schedule: sources.config.POLL_SCHEDULE,
         // In-flight fetches end by themselves within FETCH_TIMEOUT_MS; wait a little longer than that.
         stopWaitMs: sources.config.FETCH_TIMEOUT_MS + 5000,
+        // WebSub: renew leases before they end, retry failed subscriptions, unsubscribe removed feeds.
+        jobs: [{ name: 'websub', schedule: '* * * * *', run: () => rt.websub.subscriber.maintain() }],
       });
     }
   } catch (err) {
@@ -88,6 +90,7 @@ async function listen(rt: Runtime, config: Config, shutdown: AbortSignal, stream
     metrics: rt.metrics,
     refreshFeed: (id) => refreshFeed(rt, id),
     subscribe: { db: rt.db, fetcher: rt.fetcher, allow: config.ALLOW_PRIVATE_NETWORKS, signal: shutdown },
+    websub: { subscriber: rt.websub.subscriber, publisher: rt.websub.publisher, parse: rt.pollDeps.parse },
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
