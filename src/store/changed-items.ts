@@ -56,11 +56,19 @@ export async function readMatchingChanges(q: Queryable, after: number, upto: num
   return r.rows.map((row) => ({ seq: Number(row.seq), item: row.item }));
 }
 
-/** How many entries changed in (after, upto], counting at most `cap` + 1 (enough to tell "more than cap"). */
-export async function countChanges(q: Queryable, after: number, upto: number, cap: number): Promise<number> {
-  const r = await q.query<{ n: number }>(
-    `select count(*)::int as n from (select 1 from entries where change_seq > $1 and change_seq <= $2 limit $3) x`,
-    [after, upto, cap + 1],
+export interface ResumeSpan {
+  /** Entries changed in (after, upto], counted up to `cap` + 1 (enough to tell "more than cap"). */
+  count: number;
+  /** Whether any of those changes (their current change, changed_at) happened before `changedBefore`. */
+  older: boolean;
+}
+
+/** What a resume from `after` up to `upto` would replay: how many changes, and whether any is too old. */
+export async function resumeSpan(q: Queryable, after: number, upto: number, cap: number, changedBefore: Date): Promise<ResumeSpan> {
+  const r = await q.query<{ n: number; older: boolean }>(
+    `select count(*)::int as n, coalesce(bool_or(changed_at < $4::timestamptz), false) as older
+     from (select changed_at from entries where change_seq > $1 and change_seq <= $2 limit $3) x`,
+    [after, upto, cap + 1, changedBefore.toISOString()],
   );
-  return Number(r.rows[0]?.n ?? 0);
+  return { count: Number(r.rows[0]?.n ?? 0), older: Boolean(r.rows[0]?.older) };
 }

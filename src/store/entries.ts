@@ -41,12 +41,12 @@ export interface EntryContentUpdate {
 const INSERT_ENTRIES = `
 insert into entries (dedupe_key, canonical_url, url, title, author, summary, content_html,
                      published_at, updated_at, first_seen_at, sort_at, categories, enclosures,
-                     language, content_hash)
+                     language, content_hash, changed_at)
 select x.dedupe_key, x.canonical_url, x.url, x.title, x.author, x.summary, x.content_html,
        x.published_at, x.updated_at, $1::timestamptz,
        least(coalesce(x.published_at, $1::timestamptz), $1::timestamptz),
        array(select jsonb_array_elements_text(x.categories::jsonb)), x.enclosures::jsonb,
-       x.language, x.content_hash
+       x.language, x.content_hash, $1::timestamptz
 from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::text[])
   as x(dedupe_key, canonical_url, url, title, author, summary, content_html,
@@ -58,7 +58,7 @@ returning id, dedupe_key`;
 
 /**
  * Inserts entries, skipping any whose dedupe_key exists, and returns the ids of those it inserted.
- * first_seen_at is `now`; sort_at is the publication time clamped to `now`, so a future-dated
+ * first_seen_at and changed_at are `now`; sort_at is the publication time clamped to `now`, so a future-dated
  * item cannot stay on top. Rows whose key was taken (possibly by a transaction that committed
  * while this one waited) are absent from the result: look them up with a new statement.
  */
@@ -101,7 +101,7 @@ set url = x.url, title = x.title, author = x.author, summary = x.summary,
     content_html = x.content_html, updated_at = x.updated_at,
     categories = array(select jsonb_array_elements_text(x.categories::jsonb)),
     enclosures = x.enclosures::jsonb, language = x.language, content_hash = x.content_hash,
-    change_seq = nextval('entries_change_seq')
+    change_seq = nextval('entries_change_seq'), changed_at = $12::timestamptz
 from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
             $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
   as x(id, url, title, author, summary, content_html, updated_at, categories, enclosures, language, content_hash)
@@ -109,9 +109,9 @@ where e.id = x.id`;
 
 /**
  * Edits entries in place: the content changes, publication date, first sight and sort position
- * stay, and each edited entry takes a new change_seq. Ids must be distinct.
+ * stay, and each edited entry takes a new change_seq, changed at `now`. Ids must be distinct.
  */
-export async function updateEntryContent(tx: Queryable, rows: readonly EntryContentUpdate[]): Promise<number> {
+export async function updateEntryContent(tx: Queryable, rows: readonly EntryContentUpdate[], now: Date): Promise<number> {
   if (rows.length === 0) return 0;
   const r = await tx.query(UPDATE_ENTRY_CONTENT, [
     rows.map((e) => e.id),
@@ -125,6 +125,7 @@ export async function updateEntryContent(tx: Queryable, rows: readonly EntryCont
     rows.map((e) => JSON.stringify(e.enclosures)),
     rows.map((e) => e.language),
     rows.map((e) => e.contentHash),
+    now.toISOString(),
   ]);
   return r.rowCount;
 }

@@ -167,7 +167,7 @@ async function applyEdits(tx: Queryable, edited: ReadonlyArray<{ p: PreparedItem
       contentHash: p.contentHash,
     });
   }
-  await updateEntryContent(tx, [...byEntry.values()]);
+  await updateEntryContent(tx, [...byEntry.values()], now);
   const sources: SourceChange[] = edited.map(({ p }) => ({ feedId: p.feedId, itemKey: p.itemKey, url: p.item.url, contentHash: p.contentHash }));
   await updateSources(tx, sources);
 }

@@ -184,6 +184,27 @@ describe(`live stream /api/stream (${backendName})`, () => {
     }
   });
 
+  it('answers a resume over a change made more than 24 h ago with a reset, and one over newer changes with them', async () => {
+    const before = await t.db.query<{ seq: number }>('select coalesce(max(change_seq), 0) as seq from entries');
+    const from = String(before.rows[0]!.seq);
+    await publish(t.db, rome, [story('rome', 'Changed long ago')]);
+    await publish(t.db, rome, [story('rome', 'Changed just now')]);
+    // As if the first change were a day and an hour old: few changes since, but one beyond the time bound.
+    const aged = await t.db.query<{ seq: number }>(
+      `update entries set changed_at = now() - interval '25 hours' where title = 'Changed long ago' returning change_seq as seq`,
+    );
+    const afterAged = String(aged.rows[0]!.seq);
+    const stale = await open('/api/stream', { 'last-event-id': from });
+    const fresh = await open('/api/stream', { 'last-event-id': afterAged });
+    await stale.until('a reset', (ev) => ev.some((e) => e.event === 'reset'));
+    await fresh.until('the newer change', hasTitle('Changed just now'));
+    await publish(t.db, rome, [story('rome', 'After the day-old reset')]);
+    for (const s of [stale, fresh]) await s.until('live', hasTitle('After the day-old reset'));
+    expect(stale.events.map((e) => e.event)).toEqual(['reset', 'item']);
+    expect(JSON.parse(stale.events[0]!.data).reason).toMatch(/24 h/);
+    expect(titles(fresh.events)).toEqual(['Changed just now', 'After the day-old reset']);
+  });
+
   it('limits streams per process (503) and per address (429) with problems, and counts them in /metrics', async () => {
     const limited = await startApp(t.db, { ...env(), STREAM_MAX_CLIENTS: '2', STREAM_MAX_PER_IP: '1' });
     // Client addresses: all of 127/8 is loopback, so a client can connect from 127.0.0.2 and .3.

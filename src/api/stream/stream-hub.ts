@@ -3,7 +3,7 @@ import type { Db } from '../../store/db.ts';
 import type { EntryFilter } from '../../store/entry-queries.ts';
 import { onLocalChange, settledChangeSeq } from '../../store/change-signal.ts';
 import { listenForChanges, type ChangeListener } from '../../store/change-listener.ts';
-import { countChanges, readChangedItems, readMatchingChanges } from '../../store/changed-items.ts';
+import { readChangedItems, resumeSpan, readMatchingChanges } from '../../store/changed-items.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { StreamClient, type CloseReason } from './stream-client.ts';
@@ -23,6 +23,10 @@ export interface StreamHubOptions {
   pollMs?: number;
   /** A resuming client gets at most this many changes; further behind it gets `event: reset`. */
   resumeLimit?: number;
+  /** …and only over changes made within this long before now; an older one means `event: reset`. */
+  resumeMaxAgeMs?: number;
+  /** The clock the age bound is measured on (entries' changed_at is the ingest's clock). */
+  now?: () => Date;
 }
 
 /** Entries read per statement when fanning out. */
@@ -76,7 +80,7 @@ export class StreamHub {
   private readonly o: Required<Omit<StreamHubOptions, 'listenUrl'>> & { listenUrl: string | undefined };
 
   constructor(opts: StreamHubOptions) {
-    this.o = { heartbeatMs: 15_000, maxBufferBytes: 1024 * 1024, pollMs: 250, resumeLimit: 1000, ...opts, listenUrl: opts.listenUrl };
+    this.o = { heartbeatMs: 15_000, maxBufferBytes: 1024 * 1024, pollMs: 250, resumeLimit: 1000, resumeMaxAgeMs: 24 * 60 * 60 * 1000, now: () => new Date(), ...opts, listenUrl: opts.listenUrl };
   }
 
   get size(): number {
@@ -190,8 +194,15 @@ export class StreamHub {
       else client.lastSent = after;
       return;
     }
-    if ((await countChanges(db, after, upto, this.o.resumeLimit)) > this.o.resumeLimit) {
+    const span = await resumeSpan(db, after, upto, this.o.resumeLimit, new Date(this.o.now().getTime() - this.o.resumeMaxAgeMs));
+    if (span.count > this.o.resumeLimit) {
       client.sendReset(upto, `more than ${this.o.resumeLimit} changes since Last-Event-ID`);
+      return;
+    }
+    // An entry's changed_at is that of its latest change only: one changed long ago and not since is
+    // what marks the client as further back than the bound (an old change since overwritten is not missed).
+    if (span.older) {
+      client.sendReset(upto, `changes older than ${this.o.resumeMaxAgeMs / 3_600_000} h since Last-Event-ID`);
       return;
     }
     for (const row of await readMatchingChanges(db, after, upto, this.o.resumeLimit, client.filter)) client.sendItem(row.seq, row.item);
