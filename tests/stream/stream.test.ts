@@ -13,10 +13,10 @@ import { createMetrics } from '../../src/observability/metrics.ts';
 type Feed = { id: number; language: string | null };
 
 /** Stores items the way a poll does: through commitChange, which announces the change. */
-async function publish(db: Db, feed: Feed, items: NormalisedItem[]) {
+async function publish(db: Db, feed: Feed, items: NormalisedItem[], now = new Date()) {
   return commitChange(
     db,
-    (tx) => ingestItems(tx, feed, items, { now: new Date(), retentionDays: 0 }),
+    (tx) => ingestItems(tx, feed, items, { now, retentionDays: 0 }),
     (r) => r.inserted + r.linked + r.updated > 0,
   );
 }
@@ -203,6 +203,17 @@ describe(`live stream /api/stream (${backendName})`, () => {
     expect(stale.events.map((e) => e.event)).toEqual(['reset', 'item']);
     expect(JSON.parse(stale.events[0]!.data).reason).toMatch(/24 h/);
     expect(titles(fresh.events)).toEqual(['Changed just now', 'After the day-old reset']);
+  });
+
+  it('resumes over a fresh edit of an entry first stored more than 24 h ago (the edit is the change, not the first sight)', async () => {
+    const dayAgo = new Date(Date.now() - 25 * 3600_000);
+    const original = story('rome', 'Old story, first draft', { published: dayAgo.toISOString() });
+    await publish(t.db, rome, [original], dayAgo);
+    const before = await t.db.query<{ seq: number }>('select coalesce(max(change_seq), 0) as seq from entries');
+    await publish(t.db, rome, [{ ...original, title: 'Old story, corrected', updated: new Date().toISOString() }]);
+    const back = await open(`/api/stream?feed=${rome.id}`, { 'last-event-id': String(before.rows[0]!.seq) });
+    await back.until('the edit', hasTitle('Old story, corrected'));
+    expect(back.events.map((e) => e.event)).toEqual(['item']);
   });
 
   it('limits streams per process (503) and per address (429) with problems, and counts them in /metrics', async () => {
