@@ -216,6 +216,29 @@ describe(`live stream /api/stream (${backendName})`, () => {
     expect(back.events.map((e) => e.event)).toEqual(['item']);
   });
 
+  it('measures the 24 h bound on the clock it is given', async () => {
+    const before = await t.db.query<{ seq: number }>('select coalesce(max(change_seq), 0) as seq from entries');
+    const from = String(before.rows[0]!.seq);
+    await publish(t.db, rome, [story('rome', 'Stored today')]);
+    const metrics = createMetrics();
+    const ahead = (hours: number) =>
+      new StreamHub({ db: t.db, logger: silentLogger, metrics, listenUrl: t.url ?? undefined, maxClients: 10, maxPerIp: 10, now: () => new Date(Date.now() + hours * 3600_000) });
+    const [tomorrow, later] = [ahead(25), ahead(23)];
+    const [a, b] = [await startApp(t.db, env(), '127.0.0.1', { streams: tomorrow, metrics }), await startApp(t.db, env(), '127.0.0.1', { streams: later, metrics })];
+    try {
+      const stale = await open('/api/stream', { 'last-event-id': from }, a.base);
+      const fresh = await open('/api/stream', { 'last-event-id': from }, b.base);
+      await stale.until('a reset', (ev) => ev.some((e) => e.event === 'reset'));
+      await fresh.until('the change', hasTitle('Stored today'));
+      expect(stale.events.map((e) => e.event)).toEqual(['reset']);
+    } finally {
+      await tomorrow.close();
+      await later.close();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('limits streams per process (503) and per address (429) with problems, and counts them in /metrics', async () => {
     const limited = await startApp(t.db, { ...env(), STREAM_MAX_CLIENTS: '2', STREAM_MAX_PER_IP: '1' });
     // Client addresses: all of 127/8 is loopback, so a client can connect from 127.0.0.2 and .3.
