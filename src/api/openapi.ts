@@ -150,7 +150,7 @@ export function openApiDocument(serverUrl?: string): Json {
           description:
             'One `item` event per new or updated entry: `id:` is the entry\'s change sequence, `data:` the item exactly as /api/items gives it (schema Item). ' +
             'A comment line every 15 s keeps proxies from closing the connection. Reconnecting with `Last-Event-ID` first sends every matching change after it ' +
-            '(at most the last 1,000 changes; further behind, one `reset` event whose data is {"reason", "last_event_id"}: reload, then follow), then live events, ' +
+            '(at most the last 1,000 changes, none older than 24 h; further behind, one `reset` event whose data is {"reason", "last_event_id"}: reload, then follow), then live events, ' +
             'with no gaps or repeats. Limits per process (STREAM_MAX_CLIENTS, 503) and per client address (STREAM_MAX_PER_IP, 429).',
           tags: ['items'],
           parameters: [
