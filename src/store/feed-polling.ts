@@ -100,29 +100,44 @@ returning f.id`;
  * finishPollSuccess for many feeds in one statement; answers, per poll in order, whether its lease
  * was held. Confirmed moves (newUrl) go one by one, as their new URL may belong to another feed.
  */
-export async function finishPollsSuccess(q: Queryable, polls: readonly PollSuccess[]): Promise<boolean[]> {
+export function finishPollsSuccess(q: Queryable, polls: readonly PollSuccess[]): Promise<boolean[]> {
+  return finishInOneStatement(q, polls, (plain) => [
+    plain.map((p) => p.id),
+    plain.map((p) => p.owner),
+    plain.map((p) => p.etag),
+    plain.map((p) => p.lastModified),
+    plain.map((p) => p.bodyHash),
+    plain.map((p) => p.title),
+    plain.map((p) => p.siteUrl),
+    plain.map((p) => p.language),
+    plain.map((p) => p.status),
+    plain.map((p) => p.intervalSeconds),
+    plain.map((p) => p.nextPollAt.toISOString()),
+    plain.map((p) => p.movedTo),
+    plain.map((p) => p.movedSeen),
+  ], FINISH_SUCCESS_BATCH, finishPollSuccess);
+}
+
+/**
+ * Runs a batch finish statement (`sql`, whose rows are the feeds whose lease was still held) for the
+ * polls without a confirmed move, and `one` for each move; answers per poll, in order, whether its
+ * lease was held. A move's new URL may belong to another feed, so moves cannot share the statement.
+ */
+async function finishInOneStatement<P extends { id: number; newUrl?: string | null | undefined }>(
+  q: Queryable,
+  polls: readonly P[],
+  params: (plain: P[]) => unknown[],
+  sql: string,
+  one: (q: Queryable, p: P) => Promise<boolean>,
+): Promise<boolean[]> {
   const plain = polls.filter((p) => !p.newUrl);
   const held = new Set<number>();
   if (plain.length > 0) {
-    const r = await q.query<{ id: number }>(FINISH_SUCCESS_BATCH, [
-      plain.map((p) => p.id),
-      plain.map((p) => p.owner),
-      plain.map((p) => p.etag),
-      plain.map((p) => p.lastModified),
-      plain.map((p) => p.bodyHash),
-      plain.map((p) => p.title),
-      plain.map((p) => p.siteUrl),
-      plain.map((p) => p.language),
-      plain.map((p) => p.status),
-      plain.map((p) => p.intervalSeconds),
-      plain.map((p) => p.nextPollAt.toISOString()),
-      plain.map((p) => p.movedTo),
-      plain.map((p) => p.movedSeen),
-    ]);
+    const r = await q.query<{ id: number }>(sql, params(plain));
     for (const row of r.rows) held.add(Number(row.id));
   }
-  const moved = new Map<PollSuccess, boolean>();
-  for (const p of polls) if (p.newUrl) moved.set(p, await finishPollSuccess(q, p));
+  const moved = new Map<P, boolean>();
+  for (const p of polls) if (p.newUrl) moved.set(p, await one(q, p));
   return polls.map((p) => moved.get(p) ?? held.has(p.id));
 }
 
@@ -220,26 +235,18 @@ returning f.id`;
  * whose lease another worker took is left as that worker wrote it. A confirmed move (newUrl) may
  * collide with another feed's URL, so those go one by one through finishPollUnchanged.
  */
-export async function finishPollsUnchanged(q: Queryable, polls: readonly PollUnchanged[]): Promise<boolean[]> {
-  const plain = polls.filter((p) => !p.newUrl);
-  const held = new Set<number>();
-  if (plain.length > 0) {
-    const r = await q.query<{ id: number }>(FINISH_UNCHANGED_BATCH, [
-      plain.map((p) => p.id),
-      plain.map((p) => p.owner),
-      plain.map((p) => p.etag),
-      plain.map((p) => p.lastModified),
-      plain.map((p) => p.status),
-      plain.map((p) => p.intervalSeconds),
-      plain.map((p) => p.nextPollAt.toISOString()),
-      plain.map((p) => p.movedTo),
-      plain.map((p) => p.movedSeen),
-    ]);
-    for (const row of r.rows) held.add(Number(row.id));
-  }
-  const moved = new Map<PollUnchanged, boolean>();
-  for (const p of polls) if (p.newUrl) moved.set(p, await finishPollUnchanged(q, p));
-  return polls.map((p) => moved.get(p) ?? held.has(p.id));
+export function finishPollsUnchanged(q: Queryable, polls: readonly PollUnchanged[]): Promise<boolean[]> {
+  return finishInOneStatement(q, polls, (plain) => [
+    plain.map((p) => p.id),
+    plain.map((p) => p.owner),
+    plain.map((p) => p.etag),
+    plain.map((p) => p.lastModified),
+    plain.map((p) => p.status),
+    plain.map((p) => p.intervalSeconds),
+    plain.map((p) => p.nextPollAt.toISOString()),
+    plain.map((p) => p.movedTo),
+    plain.map((p) => p.movedSeen),
+  ], FINISH_UNCHANGED_BATCH, finishPollUnchanged);
 }
 
 /** Hands claimed feeds back without polling them (shutdown, paused host). */
