@@ -51,7 +51,19 @@ export function startSqlTimes(file: string, databaseUrl: string | undefined): ()
       }, 50);
     });
   }
+  // The main thread's heap, sampled: what its part of the peak RSS is.
+  const heap = { used: 0, total: 0, external: 0, rss: 0 };
+  const heapTimer = setInterval(() => {
+    const m = process.memoryUsage();
+    heap.used = Math.max(heap.used, m.heapUsed);
+    heap.total = Math.max(heap.total, m.heapTotal);
+    heap.external = Math.max(heap.external, m.external);
+    heap.rss = Math.max(heap.rss, m.rss);
+  }, 200);
   return async () => {
+    clearInterval(heapTimer);
+    const mb = (n: number) => (n / 1048576).toFixed(0);
+    appendFileSync(file, `\n[sql-times] main thread peaks (200 ms samples): heapUsed ${mb(heap.used)} MB, heapTotal ${mb(heap.total)} MB, external ${mb(heap.external)} MB, rss ${mb(heap.rss)} MB\n`);
     if (timer) clearInterval(timer);
     let backendCpu = 0;
     for (const [pid, at] of cpuAtStart) backendCpu += processCpuSeconds(pid) - at;
