@@ -74,11 +74,11 @@ const STEM_LENGTH = 6;
  * (the lead needs 30 of a summary's ~100 words: stopping there is most of the features' CPU saved).
  */
 export function tokenise(text: string, lang: string, max = Infinity): Token[] {
-  const stop = STOP_WORDS[lang];
+  const cache = wordCache(lang);
   const tokens: Token[] = [];
   let lastEnd = 0;
-  for (const m of text.matchAll(WORD_RE)) {
-    if (tokens.length >= max) break;
+  WORD_RE.lastIndex = 0;
+  for (let m = WORD_RE.exec(text); m !== null && tokens.length < max; m = WORD_RE.exec(text)) {
     const raw = m[0];
     const sentenceStart = lastEnd === 0 || endsSentence(text, lastEnd, m.index);
     lastEnd = m.index + raw.length;
@@ -87,15 +87,53 @@ export function tokenise(text: string, lang: string, max = Infinity): Token[] {
       tokens.push({ key: raw.includes(',') ? raw.replace(/,/g, '.') : raw, isNumber: true, capitalised: false, sentenceStart });
       continue;
     }
-    // Most words are plain ASCII: lower-casing is all their folding needs.
-    const folded = ASCII_RE.test(raw) ? raw.toLowerCase() : foldText(raw);
-    const joined = folded.includes('-') || !ASCII_RE.test(folded) ? folded.replace(HYPHEN_RE, '') : folded;
-    const capitalised = c0 < 128 ? c0 >= 65 && c0 <= 90 : UPPER_RE.test(raw);
-    const key = lang === 'ar' ? arabicStem(joined, stop) : latinStem(joined, stop);
-    if (key === null) continue;
-    tokens.push({ key, isNumber: false, capitalised, sentenceStart });
+    let word = cache.get(raw);
+    if (word === undefined) {
+      word = foldWord(raw, lang);
+      if (cache.size >= WORD_CACHE_SIZE) cache.clear();
+      cache.set(raw, word);
+    }
+    if (word === null) continue;
+    tokens.push({ key: word.key, isNumber: false, capitalised: word.capitalised, sentenceStart });
   }
   return tokens;
+}
+
+/** A word's folded key and whether it is written with a capital; null for a stop word or a letter. */
+interface FoldedWord {
+  key: string;
+  capitalised: boolean;
+}
+
+function foldWord(raw: string, lang: string): FoldedWord | null {
+  const stop = STOP_WORDS[lang];
+  const c0 = raw.charCodeAt(0);
+  // Most words are plain ASCII: lower-casing is all their folding needs.
+  const folded = ASCII_RE.test(raw) ? raw.toLowerCase() : foldText(raw);
+  const joined = folded.includes('-') || !ASCII_RE.test(folded) ? folded.replace(HYPHEN_RE, '') : folded;
+  const capitalised = c0 < 128 ? c0 >= 65 && c0 <= 90 : UPPER_RE.test(raw);
+  const key = lang === 'ar' ? arabicStem(joined, stop) : latinStem(joined, stop);
+  return key === null ? null : { key, capitalised };
+}
+
+/**
+ * Raw word → folded word, per language. Headline and lead words follow Zipf's law (the same few
+ * thousand words make most of every day's text), so most words are folded once per process instead
+ * of at every entry: folding was most of the features' CPU. Cleared when full, which bounds memory
+ * whatever the input (a feed of random strings only loses the cache's benefit).
+ */
+const WORD_CACHE_SIZE = 50_000;
+const wordCaches = new Map<string, Map<string, FoldedWord | null>>();
+
+function wordCache(lang: string): Map<string, FoldedWord | null> {
+  let cache = wordCaches.get(lang);
+  if (!cache) {
+    // Languages are primary subtags from feeds: bounded in practice, and bounded here regardless.
+    if (wordCaches.size >= 64) wordCaches.clear();
+    cache = new Map();
+    wordCaches.set(lang, cache);
+  }
+  return cache;
 }
 
 const ASCII_RE = /^[\x00-\x7f]*$/;
