@@ -78,7 +78,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     storyId: Number(row.story_id),
     lang: row.language,
     at: new Date(row.at).getTime(),
-    features: row.features, // split when compared (decodeFeatures)
+    features: row.features, // decoded when compared (decodeFeatureVector)
     // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
     bandKeys: row.band_keys.map(Number),
   }));
@@ -125,7 +125,7 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     members.map((m) => m.storyId),
     members.map((m) => m.lang),
     ats,
-    members.map((m) => m.features.join(' ')),
+    members.map((m) => m.features),
     bucketKeys,
     bucketAts,
     bucketEntries,

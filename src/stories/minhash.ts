@@ -39,6 +39,11 @@ function mix32(x: number): number {
 export function bandKeys(lang: string, words: Iterable<string>): number[] {
   const hashes: number[] = [];
   for (const w of words) hashes.push(fnv1a(w));
+  return bandKeysOfHashes(lang, hashes);
+}
+
+/** Band keys of words given by their FNV-1a hashes (features.ts's wordHash): the same keys as bandKeys. */
+export function bandKeysOfHashes(lang: string, hashes: ArrayLike<number>): number[] {
   if (hashes.length === 0) return [];
   const mins = new Uint32Array(SEEDS.length).fill(0xffffffff);
   for (let s = 0; s < SEEDS.length; s++) {
