@@ -54,9 +54,69 @@ export function foldText(text: string): string {
   return out.toLowerCase();
 }
 
-// A word: letters and digits, hyphen-joined parts kept together ("ez-Zor", "Al-Qaim" → one word, as
-// outlets also write "Ezzor", "Alqaim"); a number: digits with decimal or thousands separators.
-const WORD_RE = /\d+(?:[.,]\d+)*|[\p{L}\p{N}]+(?:[-\u2010\u2011][\p{L}\p{N}]+)*/gu;
+/**
+ * Finds the next word at or after `from` and returns its start (its end in `wordEnd`), or -1. What
+ * the regular expression /\d+(?:[.,]\d+)*|[\p{L}\p{N}]+(?:[-\u2010\u2011][\p{L}\p{N}]+)*\/gu matches,
+ * scanned by hand (no match objects; character classes looked up once per code unit):
+ * a number is ASCII digits with decimal or thousands separators; a word is letters and digits, with
+ * hyphen-joined parts kept together ("ez-Zor", "Al-Qaim" → one word, as outlets also write "Ezzor",
+ * "Alqaim"). A number is tried first, so "3rd" is "3" then "rd", while "COVID-19" is one word.
+ */
+function nextWord(text: string, from: number): number {
+  const n = text.length;
+  for (let i = from; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      let j = skipDigits(text, i + 1);
+      for (;;) {
+        const sep = text.charCodeAt(j);
+        if ((sep === 46 || sep === 44) && isAsciiDigit(text.charCodeAt(j + 1))) j = skipDigits(text, j + 2);
+        else break;
+      }
+      wordEnd = j;
+      return i;
+    }
+    if (wordCharLength(text, i) === 0) continue;
+    let j = skipWordChars(text, i);
+    while (isHyphen(text.charCodeAt(j)) && wordCharLength(text, j + 1) > 0) j = skipWordChars(text, j + 1);
+    wordEnd = j;
+    return i;
+  }
+  return -1;
+}
+/** End of the word nextWord found last (module state: tokenise is synchronous). */
+let wordEnd = 0;
+
+const isAsciiDigit = (c: number) => c >= 48 && c <= 57;
+const isHyphen = (c: number) => c === 45 || c === 0x2010 || c === 0x2011;
+
+function skipDigits(text: string, i: number): number {
+  while (isAsciiDigit(text.charCodeAt(i))) i++;
+  return i;
+}
+
+function skipWordChars(text: string, i: number): number {
+  for (let len = wordCharLength(text, i); len > 0; len = wordCharLength(text, i)) i += len;
+  return i;
+}
+
+const WORD_CHAR_RE = /^[\p{L}\p{N}]$/u;
+/** Per BMP code unit: 0 not yet known, 1 a letter or digit (\p{L} or \p{N}), 2 not. */
+const BMP_CLASS = new Uint8Array(0x10000);
+
+/** Code units taken by a letter or digit at `i` (2 for one outside the BMP), 0 for anything else or the end. */
+function wordCharLength(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+  if (c !== c) return 0; // NaN: past the end
+  if (c >= 0xd800 && c <= 0xdbff) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return WORD_CHAR_RE.test(text.slice(i, i + 2)) ? 2 : 0;
+  }
+  let k = BMP_CLASS[c]!;
+  if (k === 0) BMP_CLASS[c] = k = WORD_CHAR_RE.test(String.fromCharCode(c)) ? 1 : 2;
+  return k === 1 ? 1 : 0;
+}
 /** Stop words folded like the text they are compared with. */
 const STOP_WORDS: Record<string, ReadonlySet<string>> = Object.fromEntries(
   Object.entries(RAW_STOP_WORDS).map(([lang, words]) => [
@@ -77,11 +137,10 @@ export function tokenise(text: string, lang: string, max = Infinity): Token[] {
   const cache = wordCache(lang);
   const tokens: Token[] = [];
   let lastEnd = 0;
-  WORD_RE.lastIndex = 0;
-  for (let m = WORD_RE.exec(text); m !== null && tokens.length < max; m = WORD_RE.exec(text)) {
-    const raw = m[0];
-    const sentenceStart = lastEnd === 0 || endsSentence(text, lastEnd, m.index);
-    lastEnd = m.index + raw.length;
+  for (let at = nextWord(text, 0); at >= 0 && tokens.length < max; at = nextWord(text, wordEnd)) {
+    const raw = text.slice(at, wordEnd);
+    const sentenceStart = lastEnd === 0 || endsSentence(text, lastEnd, at);
+    lastEnd = wordEnd;
     const c0 = raw.charCodeAt(0);
     if (c0 >= 48 && c0 <= 57) {
       tokens.push({ key: raw.includes(',') ? raw.replace(/,/g, '.') : raw, isNumber: true, capitalised: false, sentenceStart });
