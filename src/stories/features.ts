@@ -1,4 +1,4 @@
-import { languageKey, tokenise, type Token } from './normalise.ts';
+import { languageKey, tokenise } from './normalise.ts';
 import { NOT_NAMES } from './stop-words.ts';
 
 /**
@@ -53,25 +53,32 @@ export function storyFeatures(text: StoryText): Map<string, number> {
   const lang = languageKey(text.language, title + summary);
   const titleTokens = tokenise(title, lang);
   const leadTokens = tokenise(summary, lang, LEAD_TOKENS);
-  const features = new Map<string, number>();
-  const add = (t: Token, flags: number) => features.set(t.key, (features.get(t.key) ?? 0) | flags);
 
-  const words = titleTokens.filter((t) => !t.isNumber);
-  const titleCase = words.length >= 3 && words.filter((t) => t.capitalised).length / words.length >= TITLE_CASE_SHARE;
+  let words = 0;
+  let capitalised = 0;
+  for (const t of titleTokens) {
+    if (t.isNumber) continue;
+    words++;
+    if (t.capitalised) capitalised++;
+  }
+  const titleCase = words >= 3 && capitalised / words >= TITLE_CASE_SHARE;
   const names = new Set<string>();
-  for (const t of leadTokens) if (t.capitalised && !t.sentenceStart) names.add(t.key);
-  if (!titleCase) for (const t of titleTokens) if (t.capitalised && !t.sentenceStart) names.add(t.key);
+  const name = (key: string) => {
+    if (!NOT_NAMES.has(key)) names.add(key);
+  };
+  for (const t of leadTokens) if (t.capitalised && !t.sentenceStart) name(t.key);
+  if (!titleCase) for (const t of titleTokens) if (t.capitalised && !t.sentenceStart) name(t.key);
   if (!CASED_SCRIPT.has(lang)) {
     // No capitals to find names by (Arabic): words in both the headline and the lead are what the
     // report is about, which is mostly its names and places.
-    const lead = new Set(leadTokens.map((t) => t.key));
-    for (const t of titleTokens) if (lead.has(t.key)) names.add(t.key);
+    const lead = new Set<string>();
+    for (const t of leadTokens) lead.add(t.key);
+    for (const t of titleTokens) if (lead.has(t.key)) name(t.key);
   }
 
-  for (const w of NOT_NAMES) names.delete(w);
-  const strong = (t: Token) => (t.isNumber || names.has(t.key) ? STRONG : 0);
-  for (const t of titleTokens) add(t, IN_TITLE | strong(t));
-  for (const t of leadTokens) add(t, strong(t));
+  const features = new Map<string, number>();
+  for (const t of titleTokens) features.set(t.key, (features.get(t.key) ?? 0) | IN_TITLE | (t.isNumber || names.has(t.key) ? STRONG : 0));
+  for (const t of leadTokens) features.set(t.key, (features.get(t.key) ?? 0) | (t.isNumber || names.has(t.key) ? STRONG : 0));
   return features;
 }
 
