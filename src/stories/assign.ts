@@ -96,6 +96,8 @@ interface Known {
   /** Sort time: buckets are ordered by it without decoding features. */
   at: number;
   readonly doc: StoryDoc;
+  /** The new entry it was last compared with (entries are taken one at a time). */
+  comparedWith: number;
 }
 
 export function assignStories(
@@ -122,6 +124,7 @@ export function assignStories(
       entryId: c.entryId,
       storyId: c.storyId,
       at: c.at,
+      comparedWith: 0,
       get doc() {
         return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatureVector(c.features) });
       },
@@ -141,18 +144,23 @@ export function assignStories(
   entries.forEach((e, i) => {
     const probe = probes[i]!;
     const doc: StoryDoc = { lang: probe.lang, at: e.at, features: probe.vector };
-    const seen = new Set<number>();
     const matched = new Set<number>();
     for (const key of probe.bandKeys) {
-      for (const k of latest(buckets.get(key), e.at + rules.windowMs)) {
-        if (seen.has(k.entryId)) continue;
-        seen.add(k.entryId);
+      const list = buckets.get(key);
+      if (!list) continue;
+      // The LATEST_PER_KEY entries of the bucket at or before the window's end, as the store reads them.
+      const end = bisect(list, e.at + rules.windowMs, Number.MAX_SAFE_INTEGER);
+      for (let i = Math.max(0, end - LATEST_PER_KEY); i < end; i++) {
+        const k = list[i]!;
+        // Found through several keys: compared once.
+        if (k.comparedWith === e.entryId) continue;
+        k.comparedWith = e.entryId;
         if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));
       }
     }
     const storyId = matched.size === 0 ? e.entryId : Math.min(...matched);
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
-    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc };
+    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc, comparedWith: 0 };
     for (const key of probe.bandKeys) put(key, known);
     members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys });
   });
@@ -174,11 +182,4 @@ function bisect(list: readonly Known[], at: number, entryId: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** The LATEST_PER_KEY entries of a bucket at or before `until`, as the store reads them. */
-function latest(list: readonly Known[] | undefined, until: number): Known[] {
-  if (!list) return [];
-  const end = bisect(list, until, Number.MAX_SAFE_INTEGER);
-  return list.slice(Math.max(0, end - LATEST_PER_KEY), end);
 }
