@@ -93,12 +93,6 @@ export function encodeFeatures(features: ReadonlyMap<string, number>): string {
   return out;
 }
 
-/** Stored features (encodeFeatures's text) as a map, for reading and tuning; matching uses featureVector. */
-export function decodeFeatures(encoded: string): Map<string, number> {
-  const list = encoded === '' ? [] : encoded.split(' ');
-  return new Map(list.map((f) => [f.slice(1), Number(f[0])]));
-}
-
 /** FNV-1a over a word's UTF-16 code units from `from` to `to` (exclusive): no substring is built. */
 export function wordHash(text: string, from = 0, to = text.length): number {
   let h = 0x811c9dc5;

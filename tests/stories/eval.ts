@@ -28,7 +28,6 @@ if (process.argv.includes('--errors')) {
 }
 if (process.argv.includes('--why')) {
   const { similarity, requiredSimilarity } = await import('../../src/stories/match.ts');
-  const { bandKeys } = await import('../../src/stories/minhash.ts');
   const q = scored(set);
   const doc = (i: number) => ({ lang: probes[i]!.lang, at: entries[i]!.at, features: probes[i]!.features });
   for (const [i, j] of q.missedPairs) {
