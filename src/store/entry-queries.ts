@@ -230,9 +230,10 @@ export function buildListQuery(
 }
 
 /**
- * The session settings that pin a page's plan. Statistics cannot estimate a query folded over
- * every text-search configuration (an absent word is estimated at ~4 % of the table, a 6 % word
- * at ~30 %), so left alone the planner walks the whole table for a rare word and scans it
+ * The settings that pin a page's plan, `set local`: they end with the statement's transaction, so
+ * nothing is left on a pooled (or PgBouncer) connection. Statistics cannot estimate a query folded
+ * over every text-search configuration (an absent word is estimated at ~4 % of the table, a 6 %
+ * word at ~30 %), so left alone the planner walks the whole table for a rare word and scans it
  * sequentially to count a common one. Counting and the bitmap page use the GIN index only; the
  * walk uses entries_newest only. A disabled path adds a huge constant to plan costs, which would
  * trigger JIT compilation (100+ ms at 1,000,000 entries for a query that runs in 1 ms): JIT off.
@@ -241,6 +242,51 @@ const PLAN_SETTINGS: Record<PageAccess, string> = {
   bitmap: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = off; set local enable_bitmapscan = on',
   walk: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = on; set local enable_bitmapscan = off',
 };
+
+/**
+ * A statement's parameter as an SQL literal of the same text, for a script (which takes no
+ * parameters). Parameters are sent untyped, so a literal (also of unknown type) is resolved by the
+ * same casts in the statement. Strings are E'' literals with backslashes and quotes doubled.
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  const text = (s: string) => {
+    // A NUL ends the script's text on the wire; a parameter with one is refused by the server too.
+    if (s.includes('\0')) throw new Error('a query value contains a NUL character');
+    return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  };
+  if (typeof v === 'string') return text(v);
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
+    return text(String(v));
+  }
+  if (typeof v === 'boolean') return text(String(v));
+  if (v instanceof Date) return text(v.toISOString());
+  if (Array.isArray(v)) {
+    // An array literal's text, as pg writes an array parameter.
+    const element = (x: unknown): string => {
+      if (x === null || x === undefined) return 'NULL';
+      const s = x instanceof Date ? x.toISOString() : String(x);
+      return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    };
+    return text(`{${v.map(element).join(',')}}`);
+  }
+  throw new Error(`no SQL literal for a ${typeof v}`);
+}
+
+/** The statement with its $n placeholders replaced by their values' literals (one pass: values are never rescanned). */
+function inlineParams(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`no value for $${n}`);
+    return sqlLiteral(params[i]);
+  });
+}
+
+/** Runs a statement under `access`'s plan settings, both in one script: one round trip, one implicit transaction. */
+async function runPinned<R>(db: Queryable, access: PageAccess, sql: string, params: unknown[]): Promise<R[]> {
+  return (await db.exec(`${PLAN_SETTINGS[access]}; ${inlineParams(sql, params)}`)) as R[];
+}
 
 interface PlanNode {
   'Index Name'?: string;
@@ -261,32 +307,67 @@ function ginMatches(node: PlanNode): number | undefined {
  * How many entries the search's full-text query matches, as the GIN index counts them: the bitmap
  * index scan of a one-row probe reports every matching row id it collected, while the heap is
  * visited once. This costs the index lookup alone, where counting rows would visit one heap page
- * per match. Call inside a transaction with PLAN_SETTINGS.bitmap.
+ * per match. One round trip.
  */
-async function searchMatches(tx: Queryable, filter: EntryFilter): Promise<number> {
+async function countMatches(db: Queryable, q: string): Promise<number> {
   const params: unknown[] = [];
-  const where = whereClause({ q: filter.q }, undefined, 'older', params);
-  const r = await tx.query<{ 'QUERY PLAN': unknown }>(
+  const where = whereClause({ q }, undefined, 'older', params);
+  const [row] = await runPinned<{ 'QUERY PLAN': unknown }>(
+    db,
+    'bitmap',
     `explain (analyze, timing off, summary off, format json) select 1 from entries e ${where} limit 1`,
     params,
   );
-  const raw = r.rows[0]?.['QUERY PLAN'];
-  const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+  const raw = row?.['QUERY PLAN'];
+  const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[] | undefined;
   // No GIN node (an empty query folds to a constant): nothing to walk for.
-  return doc[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
+  return doc?.[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
 }
 
 /** How many entries a search's full-text query matches, counted in the GIN index (the bench's ladder). */
 export async function searchMatchCount(db: Db, q: string): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.exec(PLAN_SETTINGS.bitmap);
-    return searchMatches(tx, { q });
-  });
+  return countMatches(db, q);
 }
 
 /**
- * Runs the statement `build(access)` gives for the page of `filter`: a plain walk without a
- * search; with one, inside a transaction whose plan settings follow the GIN count (searchMatches).
+ * Match counts remembered per search text, per database: a repeated search (a reader paging, a
+ * dashboard polling) needs no count. A count only chooses the plan, never which rows a page holds,
+ * so an old one costs time, not correctness: a new entry with the word is found at once. How much
+ * time: the count moves by the entries added or deleted meanwhile, so it is kept MATCH_COUNT_TTL_MS
+ * (far too short for a rare word to gather thousands of matches, the smallest change that
+ * would turn its bitmap read into a slow one).
+ */
+export const MATCH_COUNT_TTL_MS = 30_000;
+const MATCH_COUNTS_MAX = 1000;
+const matchCounts = new WeakMap<Queryable, Map<string, { matches: number; at: number }>>();
+
+function rememberedMatches(db: Queryable, q: string): number | undefined {
+  const counts = matchCounts.get(db);
+  const c = counts?.get(q);
+  if (!c) return undefined;
+  if (performance.now() - c.at > MATCH_COUNT_TTL_MS) {
+    counts!.delete(q);
+    return undefined;
+  }
+  return c.matches;
+}
+
+function rememberMatches(db: Queryable, q: string, matches: number): void {
+  let counts = matchCounts.get(db);
+  if (!counts) matchCounts.set(db, (counts = new Map()));
+  counts.delete(q);
+  // Oldest first in insertion order: past the bound, the oldest count goes.
+  if (counts.size >= MATCH_COUNTS_MAX) counts.delete(counts.keys().next().value!);
+  counts.set(q, { matches, at: performance.now() });
+}
+
+const accessFor = (matches: number): PageAccess => (matches > SEARCH_BITMAP_MAX ? 'walk' : 'bitmap');
+
+/**
+ * Runs the statement `build(access)` gives for the page of `filter`: a plain statement without a
+ * search. A search's page is one script, its plan settings (chosen by the query's match count)
+ * and the statement: one round trip when the count is remembered; else the count first (one
+ * more), and a count of 0 is the empty page, with no page statement.
  */
 export async function readPage<R>(
   db: Db,
@@ -298,22 +379,25 @@ export async function readPage<R>(
     const { sql, params } = build('walk');
     return { rows: (await db.query<R>(sql, params)).rows, access: 'walk' };
   }
-  return db.transaction(async (tx) => {
-    await tx.exec(PLAN_SETTINGS.bitmap);
-    const access: PageAccess = (await searchMatches(tx, filter)) > SEARCH_BITMAP_MAX ? 'walk' : 'bitmap';
-    if (access === 'walk') await tx.exec(PLAN_SETTINGS.walk);
-    const { sql, params } = build(access);
-    return { rows: (await tx.query<R>(sql, params)).rows, access };
-  });
+  let matches = rememberedMatches(db, filter.q);
+  if (matches === undefined) {
+    matches = await countMatches(db, filter.q);
+    rememberMatches(db, filter.q, matches);
+    // Counted just now, so exact: every other filter narrows the search further.
+    if (matches === 0) return { rows: [], access: 'bitmap' };
+  }
+  const access = accessFor(matches);
+  const { sql, params } = build(access);
+  return { rows: await runPinned<R>(db, access, sql, params), access };
 }
 
-/** The plan a page would use, as EXPLAIN ANALYZE text, with the same settings (for the bench). */
+/** The plan a page would use (with a fresh count), as EXPLAIN ANALYZE text, with the same settings (for the bench). */
 export async function explainPage(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<{ access: PageAccess; plan: string }> {
-  const r = await readPage<Record<string, string>>(db, filter, after, (access) => {
-    const q = buildListQuery(filter, limit, after, 'older', access);
-    return { sql: `explain (analyze, costs off, timing on) ${q.sql}`, params: q.params };
-  });
-  return { access: r.access, plan: r.rows.map((row) => Object.values(row)[0]).join('\n') };
+  const access: PageAccess = filter.q ? accessFor(await countMatches(db, filter.q)) : 'walk';
+  const q = buildListQuery(filter, limit, after, 'older', access);
+  const sql = `explain (analyze, costs off, timing on) ${q.sql}`;
+  const rows = filter.q ? await runPinned<Record<string, string>>(db, access, sql, q.params) : (await db.query<Record<string, string>>(sql, q.params)).rows;
+  return { access, plan: rows.map((row) => Object.values(row)[0]).join('\n') };
 }
 
 /**
