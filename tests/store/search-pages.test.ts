@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backendName, createTestDb, type TestDb } from '../helpers/db.ts';
+import { addFeed, ingest, item, series } from '../api/helpers.ts';
+import { openPostgres, type Db, type Queryable } from '../../src/store/db.ts';
+import { buildListQuery, listEntries, type EntryFilter, type EntryKey, type PageSide } from '../../src/store/entry-queries.ts';
+import { itemsPageJson } from '../../src/store/item-pages.ts';
+
+/**
+ * A search page is one script (plan settings + the statement, values written as literals) and its
+ * match count is remembered: these check that this changes neither the rows nor the connection.
+ */
+describe(`search pages (${backendName})`, () => {
+  let t: TestDb;
+  const now = new Date('2024-06-01T12:00:00Z');
+  let en: { id: number; language: string | null };
+  let it0: { id: number; language: string | null };
+
+  /** `db` seen through a new object (so with no remembered counts), counting round trips: a transaction's begin and commit too. */
+  function counted(db: Db): { db: Db; statements: () => number } {
+    let n = 0;
+    const counting = <Q extends Queryable>(q: Q): Queryable => ({
+      query: (sql, params) => {
+        n++;
+        return q.query(sql, params);
+      },
+      exec: (sql) => {
+        n++;
+        return q.exec(sql);
+      },
+    });
+    return {
+      db: {
+        kind: db.kind,
+        ...counting(db),
+        transaction: (fn) => {
+          n += 2;
+          return db.transaction((tx) => fn(counting(tx)));
+        },
+        close: () => db.close(),
+      },
+      statements: () => n,
+    };
+  }
+
+  beforeAll(async () => {
+    t = await createTestDb();
+    en = await addFeed(t.db, { url: 'https://en.example/feed', title: 'English', region: 'europe', language: 'en' });
+    it0 = await addFeed(t.db, { url: 'https://it.example/feed', title: 'Italiano', region: 'mediterranean', language: 'it' });
+    await ingest(t.db, en, series('harbour', 30, new Date('2024-06-01T10:00:00Z')), now);
+    await ingest(
+      t.db,
+      it0,
+      [
+        ...series('porto', 20, new Date('2024-06-01T09:30:00Z')),
+        item({ url: 'https://it.example/q', title: `Quote's "harbour" back\\slash $1 story`, published: '2024-05-31T08:00:00Z' }),
+        item({ url: 'https://it.example/x', title: 'Nuova sconfitta al porto', published: '2024-05-30T08:00:00Z' }),
+      ],
+      now,
+    );
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  /** The page as the plain parametrised statement reads it (any plan gives the same rows). */
+  async function reference(filter: EntryFilter, limit: number, after?: EntryKey, side: PageSide = 'older'): Promise<number[]> {
+    const q = buildListQuery(filter, limit, after, side, 'walk');
+    return (await t.db.query<{ id: number }>(q.sql, q.params)).rows.map((r) => Number(r.id));
+  }
+
+  it('reads the same rows as the parametrised statement, whatever the values the script spells out', async () => {
+    const after: EntryKey = { sortAt: '2024-06-01T09:50:00.000000Z', id: 1_000_000 };
+    const filters: EntryFilter[] = [
+      { q: 'harbour' },
+      { q: 'story' },
+      { q: 'porto' },
+      { q: `quote's` },
+      { q: `"harbour" back\\slash` },
+      { q: '$1 story' },
+      { q: `story -"harbour"` },
+      { q: `x'; drop table entries; --` },
+      { q: `\\'; select 1; --` },
+      { q: 'story', feedIds: [it0.id] },
+      { q: 'story', feedIds: [en.id, it0.id], region: 'Europe' },
+      { q: 'story', region: `o'brien` },
+      { q: 'story', lang: 'it' },
+      { q: 'story', since: new Date('2024-06-01T09:00:00Z'), until: new Date('2024-06-01T09:45:00Z') },
+      { q: 'story', collapse: 'story' },
+    ];
+    for (const filter of filters) {
+      for (const [key, side] of [[undefined, 'older'], [after, 'older'], [after, 'newer']] as const) {
+        const got = (await listEntries(t.db, filter, 7, key, side)).map((e) => e.id);
+        expect(got, JSON.stringify({ filter, key, side })).toEqual(await reference(filter, 7, key, side));
+      }
+    }
+    const n = await t.db.query<{ n: number }>('select count(*)::int as n from entries');
+    expect(Number(n.rows[0]!.n)).toBe(52);
+  });
+
+  it('asks one round trip of a repeated search, and answers a word no entry contains with its count alone', async () => {
+    const c = counted(t.db);
+    expect(await listEntries(c.db, { q: 'zzabsentword' }, 10)).toEqual([]);
+    expect(c.statements()).toBe(1);
+    expect(await listEntries(c.db, { q: 'zzabsentword' }, 10)).toEqual([]);
+    expect(c.statements()).toBe(2);
+
+    const first = (await listEntries(c.db, { q: 'harbour' }, 10)).map((e) => e.id);
+    // The count, the page, the page's sources.
+    expect(c.statements()).toBe(5);
+    const again = (await listEntries(c.db, { q: 'harbour' }, 10)).map((e) => e.id);
+    expect(c.statements()).toBe(7);
+    expect(again).toEqual(first);
+    expect(first).toEqual(await reference({ q: 'harbour' }, 10));
+
+    const page = await itemsPageJson(c.db, { q: 'harbour' }, 5);
+    expect(c.statements()).toBe(8);
+    expect((JSON.parse(page.itemsJson) as { id: number }[]).map((i) => i.id)).toEqual(first.slice(0, 5));
+    expect(page.next).not.toBeNull();
+  });
+
+  it('finds a new entry with the word at once, whatever count was remembered', async () => {
+    const c = counted(t.db);
+    const ids = async (q: string) => (await listEntries(c.db, { q }, 50)).map((e) => e.id);
+    expect(await ids('lighthouse')).toEqual([]);
+    expect(await ids('sconfitta')).toHaveLength(1);
+    const feed = await addFeed(t.db, { url: 'https://late.example/feed', title: 'Late', language: 'en' });
+    await ingest(
+      t.db,
+      feed,
+      [
+        item({ url: 'https://late.example/1', title: 'A lighthouse at the harbour', published: '2024-06-01T11:00:00Z' }),
+        item({ url: 'https://late.example/2', title: 'Another sconfitta', published: '2024-06-01T11:01:00Z' }),
+      ],
+      now,
+    );
+    const found = await ids('lighthouse');
+    expect(found).toHaveLength(1);
+    expect(found).toEqual(await reference({ q: 'lighthouse' }, 50));
+    expect(await ids('sconfitta')).toEqual(await reference({ q: 'sconfitta' }, 50));
+    expect(await ids('sconfitta')).toHaveLength(2);
+  });
+
+  it('leaves no setting behind on the connection', async () => {
+    // One connection, so the statement after the page runs where the page ran.
+    const one = t.url ? openPostgres(t.url, 1) : t.db;
+    try {
+      const settings = async () =>
+        (await one.query<{ s: string }>(`select current_setting('enable_seqscan') || current_setting('enable_indexscan') || current_setting('enable_bitmapscan') as s`)).rows[0]!.s;
+      const before = await settings();
+      for (const q of ['harbour', 'zzabsentword', 'harbour']) {
+        await listEntries(one, { q }, 5);
+        expect(await settings(), q).toBe(before);
+      }
+      expect(before).toBe('ononon');
+    } finally {
+      if (one !== t.db) await one.close();
+    }
+  });
+
+  it('refuses a search text with a NUL character, as the server refuses such a parameter', async () => {
+    await expect(listEntries(t.db, { q: 'harbour\u0000' }, 5)).rejects.toThrow();
+    expect(await listEntries(t.db, { q: 'harbour' }, 1)).toHaveLength(1);
+  });
+});
