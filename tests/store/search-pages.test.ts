@@ -1,7 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendName, createTestDb, type TestDb } from '../helpers/db.ts';
+import { backendName, createTestDb, onServer, type TestDb } from '../helpers/db.ts';
+import { EMBEDDED_TEMPLATE } from '../helpers/paths.ts';
 import { addFeed, ingest, item, series } from '../api/helpers.ts';
-import { openPostgres, type Db, type Queryable } from '../../src/store/db.ts';
+import { openDb, openEmbedded, openPostgres, type Db, type Queryable } from '../../src/store/db.ts';
 import { buildListQuery, listEntries, type EntryFilter, type EntryKey, type PageSide } from '../../src/store/entry-queries.ts';
 import { itemsPageJson } from '../../src/store/item-pages.ts';
 
@@ -160,5 +164,38 @@ describe(`search pages (${backendName})`, () => {
   it('refuses a search text with a NUL character, as the server refuses such a parameter', async () => {
     await expect(listEntries(t.db, { q: 'harbour\u0000' }, 5)).rejects.toThrow();
     expect(await listEntries(t.db, { q: 'harbour' }, 1)).toHaveLength(1);
+  });
+});
+
+/** The embedded owner serves other processes on a socket with one shared session: a script must leave nothing on it. */
+describe.skipIf(onServer)('search pages through the embedded owner\'s socket (embedded)', { timeout: 120_000 }, () => {
+  let dir: string;
+  let owner: Db;
+  let client: Db;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tributary-search-owner-'));
+    const seed = await openEmbedded(dir, new Blob([readFileSync(EMBEDDED_TEMPLATE)]));
+    await seed.close();
+    owner = await openDb({ dataDir: dir });
+    client = await openDb({ dataDir: dir });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await owner?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the same page as the owner and leaves the shared session\'s settings alone', async () => {
+    const feed = await addFeed(owner, { url: 'https://en.example/feed', title: 'English', language: 'en' });
+    await ingest(owner, feed, series('harbour', 12, new Date('2024-06-01T10:00:00Z')), new Date('2024-06-01T12:00:00Z'));
+    const ids = async (db: Db, q: string) => (await listEntries(db, { q }, 5)).map((e) => e.id);
+    for (const q of ['harbour', 'zzabsentword', 'harbour -story']) {
+      expect(await ids(client, q), q).toEqual(await ids(owner, q));
+      expect(await ids(client, q), q).toEqual(await ids(owner, q));
+    }
+    expect(await ids(client, 'harbour')).toHaveLength(5);
+    const s = await owner.query<{ s: string }>(`select current_setting('enable_seqscan') || current_setting('enable_indexscan') || current_setting('enable_bitmapscan') as s`);
+    expect(s.rows[0]!.s).toBe('ononon');
   });
 });
