@@ -85,15 +85,23 @@ function hasNegation(q: string): boolean {
   return /(^|\s)-\S/.test(q);
 }
 
+/** Rows beyond the keyset position `after` on `side`: a range of index entries_newest. */
+function keysetConditions(after: EntryKey | undefined, side: PageSide, params: unknown[]): string[] {
+  if (!after) return [];
+  params.push(after.sortAt, after.id);
+  return [`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`];
+}
+
+/** Which entries the filter keeps, on entries aliased `e`: entryConditions, and the story collapse. */
+function filterConditions(filter: EntryFilter, params: unknown[]): string[] {
+  const conds = entryConditions(filter, params);
+  if (filter.collapse === 'story') conds.push(earliestOfStory(filter, params));
+  return conds;
+}
+
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
 function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: PageSide, params: unknown[]): string {
-  const conds: string[] = [];
-  if (after) {
-    params.push(after.sortAt, after.id);
-    conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
-  }
-  conds.push(...entryConditions(filter, params));
-  if (filter.collapse === 'story') conds.push(earliestOfStory(filter, params));
+  const conds = [...keysetConditions(after, side, params), ...filterConditions(filter, params)];
   return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
 }
 
@@ -128,8 +136,7 @@ export function entryConditions(filter: EntryFilter, params: unknown[], e = 'e')
     conds.push(`${e}.id in (select m.entry_id from story_members m where m.story_id in
       (select coalesce(s.merged_into, s.id) from stories s where s.id = any(${p(filter.storyIds)}::bigint[])))`);
   }
-  if (filter.since) conds.push(`${e}.sort_at >= ${p(filter.since)}::timestamptz`);
-  if (filter.until) conds.push(`${e}.sort_at < ${p(filter.until)}::timestamptz`);
+  conds.push(...timeConditions(filter, params, e));
   if (filter.lang) {
     const lang = p(filter.lang);
     conds.push(`lower(split_part(replace(${e}.language, '_', '-'), '-', 1)) = ${lang}`);
@@ -160,6 +167,20 @@ export function entryConditions(filter: EntryFilter, params: unknown[], e = 'e')
   return conds;
 }
 
+/** `since` and `until` as conditions on `${e}.sort_at`: a range of index entries_newest. */
+function timeConditions(filter: EntryFilter, params: unknown[], e = 'e'): string[] {
+  const conds: string[] = [];
+  if (filter.since) {
+    params.push(filter.since);
+    conds.push(`${e}.sort_at >= $${params.length}::timestamptz`);
+  }
+  if (filter.until) {
+    params.push(filter.until);
+    conds.push(`${e}.sort_at < $${params.length}::timestamptz`);
+  }
+  return conds;
+}
+
 /**
  * How a page is read. 'walk': entries_newest newest-first, filtering each row; bounded when the
  * filter is common. 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded
@@ -178,9 +199,20 @@ export type PageAccess = 'walk' | 'bitmap';
 export const SEARCH_BITMAP_MAX = 5000;
 
 /**
+ * A search's walk reads at most this many entries per row of its page: a page it has not filled
+ * by then (the word is common, but rare in the entries the walk reached: a word of last year, a
+ * narrow feed or region filter, the last pages) comes back short, and readPage reads it again
+ * through the GIN index. So a walk costs at most limit × 200 rows (10,200 for a page of 51), never
+ * the table; a page it fills meets a match density of at least 0.5 %.
+ */
+export const SEARCH_WALK_ROWS_PER_ROW = 200;
+
+/**
  * `page(id, sort_at)` CTEs: the keyset page of the filter, newest first, at most `limit` rows.
  * Filters that tell which entries belong to the page live in whereClause, so a new filter is one
  * line there and reaches every reader of pages (items API, merged feeds, reader page).
+ * A search's walk may stop short of `limit` rows before the last page (SEARCH_WALK_ROWS_PER_ROW):
+ * read it through readPage, which completes such a page.
  */
 export function pageCtes(
   filter: EntryFilter,
@@ -190,10 +222,24 @@ export function pageCtes(
   access: PageAccess,
   params: unknown[],
 ): string {
+  const order = side === 'older' ? 'desc' : 'asc';
+  if (access === 'walk' && filter.q) {
+    // The range (keyset position, since, until) bounds the scan of entries_newest; the filter is
+    // computed per row read (since and until again: cheap, and the story collapse needs them), so
+    // the walk's limit counts rows read, not rows kept.
+    const range = [...keysetConditions(after, side, params), ...timeConditions(filter, params)];
+    const hit = filterConditions(filter, params);
+    params.push(limit);
+    const lim = `$${params.length}`;
+    params.push(limit * SEARCH_WALK_ROWS_PER_ROW);
+    return `walked as (select e.id, e.sort_at, ${hit.join(' and ')} as hit from entries e
+        ${range.length > 0 ? `where ${range.join(' and ')}` : ''}
+        order by e.sort_at ${order}, e.id ${order} limit $${params.length}),
+      page as (select id, sort_at from walked where hit order by sort_at ${order}, id ${order} limit ${lim})`;
+  }
   const where = whereClause(filter, after, side, params);
   params.push(limit);
   const lim = `$${params.length}`;
-  const order = side === 'older' ? 'desc' : 'asc';
   if (access === 'bitmap') {
     // Materialised: the matches are collected through the GIN index, then only they are sorted.
     return `hits as materialized (select e.id, e.sort_at from entries e ${where}),
@@ -212,7 +258,7 @@ export function buildListQuery(
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const order = side === 'older' ? 'desc' : 'asc';
-  if (access === 'walk') {
+  if (access === 'walk' && !filter.q) {
     const where = whereClause(filter, after, side, params);
     params.push(limit);
     // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
@@ -367,13 +413,14 @@ const accessFor = (matches: number): PageAccess => (matches > SEARCH_BITMAP_MAX 
  * Runs the statement `build(access)` gives for the page of `filter`: a plain statement without a
  * search. A search's page is one script, its plan settings (chosen by the query's match count)
  * and the statement: one round trip when the count is remembered; else the count first (one
- * more), and a count of 0 is the empty page, with no page statement.
+ * more), and a count of 0 is the empty page, with no page statement. A walk that comes back
+ * short (`full` false: SEARCH_WALK_ROWS_PER_ROW) is read again through the GIN index.
  */
 export async function readPage<R>(
   db: Db,
   filter: EntryFilter,
-  after: EntryKey | undefined,
   build: (access: PageAccess) => { sql: string; params: unknown[] },
+  full: (rows: R[]) => boolean,
 ): Promise<{ rows: R[]; access: PageAccess }> {
   if (!filter.q) {
     const { sql, params } = build('walk');
@@ -388,7 +435,10 @@ export async function readPage<R>(
   }
   const access = accessFor(matches);
   const { sql, params } = build(access);
-  return { rows: await runPinned<R>(db, access, sql, params), access };
+  const rows = await runPinned<R>(db, access, sql, params);
+  if (access === 'bitmap' || full(rows)) return { rows, access };
+  const again = build('bitmap');
+  return { rows: await runPinned<R>(db, 'bitmap', again.sql, again.params), access: 'bitmap' };
 }
 
 /** The plan a page would use (with a fresh count), as EXPLAIN ANALYZE text, with the same settings (for the bench). */
@@ -411,7 +461,12 @@ export async function listEntries(
   after?: EntryKey,
   side: PageSide = 'older',
 ): Promise<EntryWithSources[]> {
-  const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, side, access));
+  const { rows } = await readPage<EntryRow>(
+    db,
+    filter,
+    (access) => buildListQuery(filter, limit, after, side, access),
+    (page) => page.length >= limit,
+  );
   return attachSources(db, rows);
 }
 

@@ -6,7 +6,7 @@ import { backendName, createTestDb, onServer, type TestDb } from '../helpers/db.
 import { EMBEDDED_TEMPLATE } from '../helpers/paths.ts';
 import { addFeed, ingest, item, series } from '../api/helpers.ts';
 import { openDb, openEmbedded, openPostgres, type Db, type Queryable } from '../../src/store/db.ts';
-import { buildListQuery, listEntries, type EntryFilter, type EntryKey, type PageSide } from '../../src/store/entry-queries.ts';
+import { buildListQuery, listEntries, SEARCH_BITMAP_MAX, SEARCH_WALK_ROWS_PER_ROW, type EntryFilter, type EntryKey, type PageSide } from '../../src/store/entry-queries.ts';
 import { itemsPageJson } from '../../src/store/item-pages.ts';
 
 /**
@@ -164,6 +164,75 @@ describe(`search pages (${backendName})`, () => {
   it('refuses a search text with a NUL character, as the server refuses such a parameter', async () => {
     await expect(listEntries(t.db, { q: 'harbour\u0000' }, 5)).rejects.toThrow();
     expect(await listEntries(t.db, { q: 'harbour' }, 1)).toHaveLength(1);
+  });
+});
+
+/**
+ * A common word walks entries newest-first; where its matches are all old, the walk stops after
+ * SEARCH_WALK_ROWS_PER_ROW rows per page row and the GIN index reads the page instead.
+ */
+describe(`a common word rare among the newest entries (${backendName})`, { timeout: 120_000 }, () => {
+  let t: TestDb;
+  const recent = 1200;
+  const old = SEARCH_BITMAP_MAX + 100;
+
+  beforeAll(async () => {
+    t = await createTestDb();
+    // Old entries with the word (enough for a walk), then newer ones without it.
+    await t.db.query(
+      `insert into entries (dedupe_key, title, sort_at, first_seen_at, content_hash, language)
+       select 'old-' || g, 'commonword report ' || g, timestamptz '2000-01-01' + g * interval '1 minute', now(), md5(g::text), 'en'
+       from generate_series(1, $1::int) g`,
+      [old],
+    );
+    await t.db.query(
+      `insert into entries (dedupe_key, title, sort_at, first_seen_at, content_hash, language)
+       select 'new-' || g, 'other news ' || g, timestamptz '2024-01-01' + g * interval '1 minute', now(), md5(g::text), 'en'
+       from generate_series(1, $1::int) g`,
+      [recent],
+    );
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  async function reference(filter: EntryFilter, limit: number, after?: EntryKey, side: PageSide = 'older'): Promise<number[]> {
+    const q = buildListQuery({ ...filter, q: undefined }, 100_000, after, side, 'walk');
+    const rows = (await t.db.query<{ id: number; title: string }>(q.sql, q.params)).rows;
+    return rows.filter((r) => r.title.startsWith('commonword')).slice(0, limit).map((r) => Number(r.id));
+  }
+
+  it('reads the page through the GIN index when the walk meets too few matches, with the same rows', async () => {
+    const limit = 5;
+    expect(recent).toBeGreaterThan(limit * SEARCH_WALK_ROWS_PER_ROW);
+    // The walk alone: the newest limit × 200 rows hold no match.
+    const walk = buildListQuery({ q: 'commonword' }, limit, undefined, 'older', 'walk');
+    expect((await t.db.query(walk.sql, walk.params)).rows).toEqual([]);
+
+    const first = (await listEntries(t.db, { q: 'commonword' }, limit)).map((e) => e.id);
+    expect(first).toHaveLength(limit);
+    expect(first).toEqual(await reference({}, limit));
+    // Further pages, the newer side, and the last page (short because it is the last).
+    const key = async (id: number): Promise<EntryKey> => {
+      const r = await t.db.query<{ k: string }>(`select to_char(sort_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as k from entries where id = $1`, [id]);
+      return { sortAt: r.rows[0]!.k, id };
+    };
+    const after = await key(first.at(-1)!);
+    expect((await listEntries(t.db, { q: 'commonword' }, limit, after)).map((e) => e.id)).toEqual(await reference({}, limit, after));
+    expect((await listEntries(t.db, { q: 'commonword' }, limit, after, 'newer')).map((e) => e.id)).toEqual(await reference({}, limit, after, 'newer'));
+    const nearEnd: EntryKey = { sortAt: '2000-01-01T00:03:00.000000Z', id: 0 };
+    const last = (await listEntries(t.db, { q: 'commonword' }, limit, nearEnd)).map((e) => e.id);
+    expect(last).toHaveLength(2);
+    expect(last).toEqual(await reference({}, limit, nearEnd));
+    // A time window and the story collapse on the same path.
+    const window: EntryFilter = { since: new Date('2000-01-01T01:00:00Z'), until: new Date('2000-01-01T01:10:00Z') };
+    expect((await listEntries(t.db, { q: 'commonword', ...window, collapse: 'story' }, limit)).map((e) => e.id)).toEqual(
+      await reference(window, limit),
+    );
+
+    const page = await itemsPageJson(t.db, { q: 'commonword' }, limit);
+    expect((JSON.parse(page.itemsJson) as { id: number }[]).map((i) => i.id)).toEqual(first);
+    expect(page.next).toEqual(await key(first.at(-1)!));
   });
 });
 
