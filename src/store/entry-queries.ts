@@ -358,9 +358,9 @@ function ginMatches(node: PlanNode): number | undefined {
  * How many entries the search's full-text query matches, as the GIN index counts them: the bitmap
  * index scan of a one-row probe reports every matching row id it collected, while the heap is
  * visited once. This costs the index lookup alone, where counting rows would visit one heap page
- * per match. One round trip.
+ * per match. One round trip. Also the bench's ladder count.
  */
-async function countMatches(db: Queryable, q: string): Promise<number> {
+export async function searchMatchCount(db: Queryable, q: string): Promise<number> {
   const params: unknown[] = [];
   const where = whereClause({ q }, undefined, 'older', params);
   const [row] = await runPinned<{ 'QUERY PLAN': unknown }>(
@@ -373,11 +373,6 @@ async function countMatches(db: Queryable, q: string): Promise<number> {
   const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[] | undefined;
   // No GIN node (an empty query folds to a constant): nothing to walk for.
   return doc?.[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
-}
-
-/** How many entries a search's full-text query matches, counted in the GIN index (the bench's ladder). */
-export async function searchMatchCount(db: Db, q: string): Promise<number> {
-  return countMatches(db, q);
 }
 
 /**
@@ -433,7 +428,7 @@ export async function readPage<R>(
   }
   let matches = rememberedMatches(db, filter.q);
   if (matches === undefined) {
-    matches = await countMatches(db, filter.q);
+    matches = await searchMatchCount(db, filter.q);
     rememberMatches(db, filter.q, matches);
     // Counted just now, so exact: every other filter narrows the search further.
     if (matches === 0) return { rows: [], access: 'bitmap' };
@@ -448,7 +443,7 @@ export async function readPage<R>(
 
 /** The plan a page would use (with a fresh count), as EXPLAIN ANALYZE text, with the same settings (for the bench). */
 export async function explainPage(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<{ access: PageAccess; plan: string }> {
-  const access: PageAccess = filter.q ? accessFor(await countMatches(db, filter.q)) : 'walk';
+  const access: PageAccess = filter.q ? accessFor(await searchMatchCount(db, filter.q)) : 'walk';
   const q = buildListQuery(filter, limit, after, 'older', access);
   const sql = `explain (analyze, costs off, timing on) ${q.sql}`;
   const rows = filter.q ? await runPinned<Record<string, string>>(db, access, sql, q.params) : (await db.query<Record<string, string>>(sql, q.params)).rows;
