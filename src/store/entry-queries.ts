@@ -182,10 +182,11 @@ function timeConditions(filter: EntryFilter, params: unknown[], e = 'e'): string
 }
 
 /**
- * How a page is read. 'walk': entries_newest newest-first, filtering each row; bounded when the
- * filter is common. 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded
- * when the query is rare. A search picks one by counting its matches through the GIN index
- * (searchMatches); everything else walks.
+ * How a page is read. 'walk': entries_newest newest-first, filtering each row; fast when the
+ * filter is common (a search's walk stops after SEARCH_WALK_ROWS_PER_ROW rows per page row).
+ * 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded by the matches. A
+ * search picks one by counting its matches through the GIN index (searchMatchCount); everything
+ * else walks.
  */
 export type PageAccess = 'walk' | 'bitmap';
 
@@ -285,7 +286,8 @@ export function buildListQuery(
  * back short: without an ORDER BY and LIMIT to serve, walking entries_newest never looks cheaper
  * than the GIN bitmap, and with index scans allowed a narrow feed or region filter can drive the
  * read from the feed's entries instead (`?q=workers&feed=…` at 1,000,000 entries: 66 ms through
- * entry_sources, where the GIN bitmap visits the heap page of each of 61,617 matches). A disabled path adds a huge constant to plan costs, which would
+ * entry_sources, where the GIN bitmap visits the heap page of each of 61,617 matches).
+ * A disabled path adds a huge constant to plan costs, which would
  * trigger JIT compilation (100+ ms at 1,000,000 entries for a query that runs in 1 ms): JIT off.
  */
 const PLAN_SETTINGS: Record<PageAccess | 'matches', string> = {
