@@ -3,7 +3,7 @@
  * ingestPolls runs with stories off and on, alternating, each run on a fresh database:
  *   npm run bench:stories                 (embedded PGlite: the process's CPU includes the database)
  *   DATABASE_URL=postgres://… npm run bench:stories   (server: this process's CPU plus its backend's)
- * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both),
+ * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both), PIPELINE (1: also the pipeline scope),
  * BATCH: feeds stored per transaction (8, as the worker's group commit does; 1 = a feed at a time).
  *
  * Two workloads. "news": headline 10 and lead 40 words drawn Zipf-like from 30,000 words per
@@ -12,6 +12,11 @@
  * "recurring": every item of a feed titled "<feed> update <n>" (daily weather, rates, scores): the
  * worst case for band buckets, where every entry shares keys with every earlier one.
  * The ratio is to the same ingest without stories measured in the same run (never an absolute).
+ *
+ * Two scopes, each on its own line: "store" (ingestPolls alone, items already normalised: the
+ * issue's "ingest CPU per item") and, with PIPELINE=1, "pipeline" (what a worker does after the
+ * fetch: the feed's RSS bytes decoded, parsed and normalised by the project's parse step, the same
+ * parseFeed the worker's parse threads call, then ingestPolls). Both count the same CPU as above.
  */
 import { readFileSync } from 'node:fs';
 import { createBenchDatabase } from './bench-db.ts';
@@ -20,6 +25,8 @@ import { openPostgres, type Db } from '../src/store/db.ts';
 import { insertFeeds } from '../src/store/feeds.ts';
 import { ingestPolls } from '../src/store/ingest.ts';
 import type { NormalisedItem } from '../src/parse/types.ts';
+import { parseFeed } from '../src/parse/index.ts';
+import { decodeFeedBytes } from '../src/fetch/charset.ts';
 
 const FEEDS = Number(process.env.FEEDS ?? 40);
 const ITEMS = Number(process.env.ITEMS ?? 50);
@@ -102,7 +109,40 @@ function backendCpuUs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-async function run(docs: Workload, stories: boolean): Promise<number> {
+const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+const esc = (s: string) => s.replace(/[&<>"]/g, (c) => XML_ESCAPES[c]!);
+const cdata = (s: string) => `<![CDATA[${s.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+
+/** A feed's items as the RSS 2.0 bytes a publisher serves (as bench/render.ts renders the farm's). */
+function renderRss(f: number, doc: Workload[number]): Uint8Array {
+  const out = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>',
+    `<title>Feed ${f}</title><link>https://f${f}.example/</link><description>News</description><language>${doc.lang}</language>`,
+  ];
+  for (const it of doc.items) {
+    out.push(
+      `<item><title>${esc(it.title!)}</title><link>${esc(it.url!)}</link><guid isPermaLink="false">${esc(it.guid!)}</guid>`,
+      `<pubDate>${new Date(it.published!).toUTCString().replace('GMT', '+0000')}</pubDate>`,
+      `<description>${cdata(it.summary ?? '')}</description>`,
+      it.content_html ? `<content:encoded>${cdata(it.content_html)}</content:encoded>` : '',
+      '</item>',
+    );
+  }
+  out.push('</channel></rss>');
+  return new TextEncoder().encode(out.join('\n'));
+}
+
+/** What a poll hands to ingest: the document's bytes parsed, or (store scope) the items as they are. */
+type Source = { kind: 'items' } | { kind: 'bytes'; bytes: Uint8Array[] };
+
+async function itemsOf(source: Source, docs: Workload, f: number): Promise<NormalisedItem[]> {
+  if (source.kind === 'items') return docs[f]!.items;
+  const { text } = decodeFeedBytes(source.bytes[f]!, 'application/rss+xml; charset=UTF-8');
+  return (await parseFeed(text, { baseUrl: `https://f${f}.example/feed` })).items;
+}
+
+async function run(docs: Workload, stories: boolean, source: Source = { kind: 'items' }): Promise<number> {
   const bench = await createBenchDatabase(process.env.DATABASE_URL);
   // One connection on the server, so its backend's CPU is all the database did for this run.
   const db: Db = bench.kind === 'postgres' ? openPostgres(bench.env.DATABASE_URL!, 1, () => undefined) : await bench.open();
@@ -118,7 +158,9 @@ async function run(docs: Workload, stories: boolean): Promise<number> {
     const server0 = pid ? backendCpuUs(pid) : 0;
     const cpu0 = process.cpuUsage();
     for (let f = 0; f < docs.length; f += BATCH) {
-      const batch = docs.slice(f, f + BATCH).map((d, i) => ({ feed: { id: ids[f + i]!, language: d.lang }, items: d.items }));
+      const group = docs.slice(f, f + BATCH);
+      const batch: Array<{ feed: { id: number; language: string }; items: NormalisedItem[] }> = [];
+      for (const [i, d] of group.entries()) batch.push({ feed: { id: ids[f + i]!, language: d.lang }, items: await itemsOf(source, docs, f + i) });
       await db.transaction((tx) => ingestPolls(tx, batch, { now: NOW, retentionDays: 3650, assignStories: stories }));
     }
     const cpu = process.cpuUsage(cpu0);
@@ -135,14 +177,19 @@ const backend = process.env.DATABASE_URL ? 'server (client + backend CPU)' : 'em
 console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, ${BATCH} feeds per transaction, median of ${ROUNDS} runs each`);
 for (const [name, make] of Object.entries(WORKLOADS).filter(([n]) => !process.env.WORKLOAD || n === process.env.WORKLOAD)) {
   const docs = make();
-  await run(docs, true); // warm-up: JIT, migrations' first load
-  const off: number[] = [];
-  const on: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    off.push(await run(docs, false));
-    on.push(await run(docs, true));
+  const scopes: Array<[string, Source]> = [['store', { kind: 'items' }]];
+  if (process.env.PIPELINE === '1') scopes.push(['pipeline', { kind: 'bytes', bytes: docs.map((d, f) => renderRss(f, d)) }]);
+  for (const [scope, source] of scopes) {
+    await run(docs, true, source); // warm-up: JIT, migrations' first load
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      off.push(await run(docs, false, source));
+      on.push(await run(docs, true, source));
+    }
+    const a = median(off);
+    const b = median(on);
+    const label = `${name} ${scope}`.padEnd(18);
+    console.log(`  ${label} CPU per item: without stories ${a.toFixed(0)} µs, with ${b.toFixed(0)} µs: ${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`);
   }
-  const a = median(off);
-  const b = median(on);
-  console.log(`  ${name.padEnd(9)} CPU per item: without stories ${a.toFixed(0)} µs, with ${b.toFixed(0)} µs: ${b >= a ? '+' : ''}${(((b - a) / a) * 100).toFixed(1)}%`);
 }

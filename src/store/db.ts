@@ -11,8 +11,11 @@ export interface QueryResult<R> {
 /** What a store function needs: parameterised statements. A transaction handle is one too. */
 export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
-  /** Runs a script of several statements without parameters (migrations). */
-  exec(sql: string): Promise<void>;
+  /**
+   * Runs a script of several statements without parameters in one round trip (migrations; a search
+   * page with its plan settings). Resolves to the rows of the last statement.
+   */
+  exec(sql: string): Promise<Record<string, unknown>[]>;
 }
 
 export interface Db extends Queryable {
@@ -156,7 +159,10 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
     },
     async exec(sql: string) {
       try {
-        await c.query(sql);
+        // One result per statement of a script, a bare result for a single statement.
+        const r = (await c.query(sql)) as pg.QueryResult | pg.QueryResult[];
+        reported = false;
+        return (Array.isArray(r) ? r.at(-1)?.rows : r.rows) ?? [];
       } catch (err) {
         throw toDbError(err);
       }
@@ -221,7 +227,7 @@ export function liteDb(lite: PGlite, lane?: Lane): Db {
       return { rows: r.rows, rowCount: r.fields.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
     },
     async exec(sql: string) {
-      await c.exec(sql);
+      return (await c.exec(sql)).at(-1)?.rows ?? [];
     },
   });
   const base = wrap(lite);

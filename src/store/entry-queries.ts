@@ -85,15 +85,23 @@ function hasNegation(q: string): boolean {
   return /(^|\s)-\S/.test(q);
 }
 
+/** Rows beyond the keyset position `after` on `side`: a range of index entries_newest. */
+function keysetConditions(after: EntryKey | undefined, side: PageSide, params: unknown[]): string[] {
+  if (!after) return [];
+  params.push(after.sortAt, after.id);
+  return [`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`];
+}
+
+/** Which entries the filter keeps, on entries aliased `e`: entryConditions, and the story collapse. */
+function filterConditions(filter: EntryFilter, params: unknown[]): string[] {
+  const conds = entryConditions(filter, params);
+  if (filter.collapse === 'story') conds.push(earliestOfStory(filter, params));
+  return conds;
+}
+
 /** Builds the WHERE clause; each value becomes a parameter, the SQL text only depends on which filters are set. */
 function whereClause(filter: EntryFilter, after: EntryKey | undefined, side: PageSide, params: unknown[]): string {
-  const conds: string[] = [];
-  if (after) {
-    params.push(after.sortAt, after.id);
-    conds.push(`(e.sort_at, e.id) ${side === 'older' ? '<' : '>'} ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
-  }
-  conds.push(...entryConditions(filter, params));
-  if (filter.collapse === 'story') conds.push(earliestOfStory(filter, params));
+  const conds = [...keysetConditions(after, side, params), ...filterConditions(filter, params)];
   return conds.length > 0 ? `where ${conds.join(' and ')}` : '';
 }
 
@@ -128,8 +136,7 @@ export function entryConditions(filter: EntryFilter, params: unknown[], e = 'e')
     conds.push(`${e}.id in (select m.entry_id from story_members m where m.story_id in
       (select coalesce(s.merged_into, s.id) from stories s where s.id = any(${p(filter.storyIds)}::bigint[])))`);
   }
-  if (filter.since) conds.push(`${e}.sort_at >= ${p(filter.since)}::timestamptz`);
-  if (filter.until) conds.push(`${e}.sort_at < ${p(filter.until)}::timestamptz`);
+  conds.push(...timeConditions(filter, params, e));
   if (filter.lang) {
     const lang = p(filter.lang);
     conds.push(`lower(split_part(replace(${e}.language, '_', '-'), '-', 1)) = ${lang}`);
@@ -160,11 +167,26 @@ export function entryConditions(filter: EntryFilter, params: unknown[], e = 'e')
   return conds;
 }
 
+/** `since` and `until` as conditions on `${e}.sort_at`: a range of index entries_newest. */
+function timeConditions(filter: EntryFilter, params: unknown[], e = 'e'): string[] {
+  const conds: string[] = [];
+  if (filter.since) {
+    params.push(filter.since);
+    conds.push(`${e}.sort_at >= $${params.length}::timestamptz`);
+  }
+  if (filter.until) {
+    params.push(filter.until);
+    conds.push(`${e}.sort_at < $${params.length}::timestamptz`);
+  }
+  return conds;
+}
+
 /**
- * How a page is read. 'walk': entries_newest newest-first, filtering each row; bounded when the
- * filter is common. 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded
- * when the query is rare. A search picks one by counting its matches through the GIN index
- * (searchMatches); everything else walks.
+ * How a page is read. 'walk': entries_newest newest-first, filtering each row; fast when the
+ * filter is common (a search's walk stops after SEARCH_WALK_ROWS_PER_ROW rows per page row).
+ * 'bitmap': the full-text (GIN) index first, then the matches sorted; bounded by the matches. A
+ * search picks one by counting its matches through the GIN index (searchMatchCount); everything
+ * else walks.
  */
 export type PageAccess = 'walk' | 'bitmap';
 
@@ -178,9 +200,20 @@ export type PageAccess = 'walk' | 'bitmap';
 export const SEARCH_BITMAP_MAX = 5000;
 
 /**
+ * A search's walk reads at most this many entries per row of its page: a page it has not filled
+ * by then (the word is common, but rare in the entries the walk reached: a word of last year, a
+ * narrow feed or region filter, the last pages) comes back short, and readPage reads it again
+ * through the GIN index. So a walk costs at most limit × 200 rows (10,200 for a page of 51), never
+ * the table; a page it fills meets a match density of at least 0.5 %.
+ */
+export const SEARCH_WALK_ROWS_PER_ROW = 200;
+
+/**
  * `page(id, sort_at)` CTEs: the keyset page of the filter, newest first, at most `limit` rows.
  * Filters that tell which entries belong to the page live in whereClause, so a new filter is one
  * line there and reaches every reader of pages (items API, merged feeds, reader page).
+ * A search's walk may stop short of `limit` rows before the last page (SEARCH_WALK_ROWS_PER_ROW):
+ * read it through readPage, which completes such a page.
  */
 export function pageCtes(
   filter: EntryFilter,
@@ -190,10 +223,24 @@ export function pageCtes(
   access: PageAccess,
   params: unknown[],
 ): string {
+  const order = side === 'older' ? 'desc' : 'asc';
+  if (access === 'walk' && filter.q) {
+    // The range (keyset position, since, until) bounds the scan of entries_newest; the filter is
+    // computed per row read (since and until again: cheap, and the story collapse needs them), so
+    // the walk's limit counts rows read, not rows kept.
+    const range = [...keysetConditions(after, side, params), ...timeConditions(filter, params)];
+    const hit = filterConditions(filter, params);
+    params.push(limit);
+    const lim = `$${params.length}`;
+    params.push(limit * SEARCH_WALK_ROWS_PER_ROW);
+    return `walked as (select e.id, e.sort_at, ${hit.join(' and ')} as hit from entries e
+        ${range.length > 0 ? `where ${range.join(' and ')}` : ''}
+        order by e.sort_at ${order}, e.id ${order} limit $${params.length}),
+      page as (select id, sort_at from walked where hit order by sort_at ${order}, id ${order} limit ${lim})`;
+  }
   const where = whereClause(filter, after, side, params);
   params.push(limit);
   const lim = `$${params.length}`;
-  const order = side === 'older' ? 'desc' : 'asc';
   if (access === 'bitmap') {
     // Materialised: the matches are collected through the GIN index, then only they are sorted.
     return `hits as materialized (select e.id, e.sort_at from entries e ${where}),
@@ -212,7 +259,7 @@ export function buildListQuery(
 ): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const order = side === 'older' ? 'desc' : 'asc';
-  if (access === 'walk') {
+  if (access === 'walk' && !filter.q) {
     const where = whereClause(filter, after, side, params);
     params.push(limit);
     // Nearest the position first on (sort_at, id): a bounded scan of index entries_newest (backwards
@@ -230,17 +277,69 @@ export function buildListQuery(
 }
 
 /**
- * The session settings that pin a page's plan. Statistics cannot estimate a query folded over
- * every text-search configuration (an absent word is estimated at ~4 % of the table, a 6 % word
- * at ~30 %), so left alone the planner walks the whole table for a rare word and scans it
+ * The settings that pin a page's plan, `set local`: they end with the statement's transaction, so
+ * nothing is left on a pooled (or PgBouncer) connection. Statistics cannot estimate a query folded
+ * over every text-search configuration (an absent word is estimated at ~4 % of the table, a 6 %
+ * word at ~30 %), so left alone the planner walks the whole table for a rare word and scans it
  * sequentially to count a common one. Counting and the bitmap page use the GIN index only; the
- * walk uses entries_newest only. A disabled path adds a huge constant to plan costs, which would
+ * walk uses entries_newest only. 'matches' reads all of a common word's matches after a walk came
+ * back short: without an ORDER BY and LIMIT to serve, walking entries_newest never looks cheaper
+ * than the GIN bitmap, and with index scans allowed a narrow feed or region filter can drive the
+ * read from the feed's entries instead (`?q=workers&feed=…` at 1,000,000 entries: 66 ms through
+ * entry_sources, where the GIN bitmap visits the heap page of each of 61,617 matches).
+ * A disabled path adds a huge constant to plan costs, which would
  * trigger JIT compilation (100+ ms at 1,000,000 entries for a query that runs in 1 ms): JIT off.
  */
-const PLAN_SETTINGS: Record<PageAccess, string> = {
+const PLAN_SETTINGS: Record<PageAccess | 'matches', string> = {
   bitmap: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = off; set local enable_bitmapscan = on',
   walk: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = on; set local enable_bitmapscan = off',
+  matches: 'set local jit = off; set local enable_seqscan = off; set local enable_indexscan = on; set local enable_bitmapscan = on',
 };
+
+/**
+ * A statement's parameter as an SQL literal of the same text, for a script (which takes no
+ * parameters). Parameters are sent untyped, so a literal (also of unknown type) is resolved by the
+ * same casts in the statement. Strings are E'' literals with backslashes and quotes doubled.
+ */
+export function sqlLiteral(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  const text = (s: string) => {
+    // A NUL ends the script's text on the wire; a parameter with one is refused by the server too.
+    if (s.includes('\0')) throw new Error('a query value contains a NUL character');
+    return `E'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+  };
+  if (typeof v === 'string') return text(v);
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`not a finite number: ${v}`);
+    return text(String(v));
+  }
+  if (typeof v === 'boolean') return text(String(v));
+  if (v instanceof Date) return text(v.toISOString());
+  if (Array.isArray(v)) {
+    // An array literal's text, as pg writes an array parameter.
+    const element = (x: unknown): string => {
+      if (x === null || x === undefined) return 'NULL';
+      const s = x instanceof Date ? x.toISOString() : String(x);
+      return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    };
+    return text(`{${v.map(element).join(',')}}`);
+  }
+  throw new Error(`no SQL literal for a ${typeof v}`);
+}
+
+/** The statement with its $n placeholders replaced by their values' literals (one pass: values are never rescanned). */
+function inlineParams(sql: string, params: unknown[]): string {
+  return sql.replace(/\$(\d+)/g, (_, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= params.length) throw new Error(`no value for $${n}`);
+    return sqlLiteral(params[i]);
+  });
+}
+
+/** Runs a statement under `access`'s plan settings, both in one script: one round trip, one implicit transaction. */
+async function runPinned<R>(db: Queryable, access: keyof typeof PLAN_SETTINGS, sql: string, params: unknown[]): Promise<R[]> {
+  return (await db.exec(`${PLAN_SETTINGS[access]}; ${inlineParams(sql, params)}`)) as R[];
+}
 
 interface PlanNode {
   'Index Name'?: string;
@@ -261,59 +360,96 @@ function ginMatches(node: PlanNode): number | undefined {
  * How many entries the search's full-text query matches, as the GIN index counts them: the bitmap
  * index scan of a one-row probe reports every matching row id it collected, while the heap is
  * visited once. This costs the index lookup alone, where counting rows would visit one heap page
- * per match. Call inside a transaction with PLAN_SETTINGS.bitmap.
+ * per match. One round trip. Also the bench's ladder count.
  */
-async function searchMatches(tx: Queryable, filter: EntryFilter): Promise<number> {
+export async function searchMatchCount(db: Queryable, q: string): Promise<number> {
   const params: unknown[] = [];
-  const where = whereClause({ q: filter.q }, undefined, 'older', params);
-  const r = await tx.query<{ 'QUERY PLAN': unknown }>(
+  const where = whereClause({ q }, undefined, 'older', params);
+  const [row] = await runPinned<{ 'QUERY PLAN': unknown }>(
+    db,
+    'bitmap',
     `explain (analyze, timing off, summary off, format json) select 1 from entries e ${where} limit 1`,
     params,
   );
-  const raw = r.rows[0]?.['QUERY PLAN'];
-  const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
+  const raw = row?.['QUERY PLAN'];
+  const doc = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[] | undefined;
   // No GIN node (an empty query folds to a constant): nothing to walk for.
-  return doc[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
-}
-
-/** How many entries a search's full-text query matches, counted in the GIN index (the bench's ladder). */
-export async function searchMatchCount(db: Db, q: string): Promise<number> {
-  return db.transaction(async (tx) => {
-    await tx.exec(PLAN_SETTINGS.bitmap);
-    return searchMatches(tx, { q });
-  });
+  return doc?.[0] ? (ginMatches(doc[0].Plan) ?? 0) : 0;
 }
 
 /**
- * Runs the statement `build(access)` gives for the page of `filter`: a plain walk without a
- * search; with one, inside a transaction whose plan settings follow the GIN count (searchMatches).
+ * Match counts remembered per search text, per database: a repeated search (a reader paging, a
+ * dashboard polling) needs no count. A count only chooses the plan, never which rows a page holds,
+ * so an old one costs time, not correctness: a new entry with the word is found at once. How much
+ * time: the count moves by the entries added or deleted meanwhile, so it is kept MATCH_COUNT_TTL_MS
+ * (far too short for a rare word to gather thousands of matches, the smallest change that
+ * would turn its bitmap read into a slow one).
+ */
+export const MATCH_COUNT_TTL_MS = 30_000;
+const MATCH_COUNTS_MAX = 1000;
+const matchCounts = new WeakMap<Queryable, Map<string, { matches: number; at: number }>>();
+
+function rememberedMatches(db: Queryable, q: string): number | undefined {
+  const counts = matchCounts.get(db);
+  const c = counts?.get(q);
+  if (!c) return undefined;
+  if (performance.now() - c.at > MATCH_COUNT_TTL_MS) {
+    counts!.delete(q);
+    return undefined;
+  }
+  return c.matches;
+}
+
+function rememberMatches(db: Queryable, q: string, matches: number): void {
+  let counts = matchCounts.get(db);
+  if (!counts) matchCounts.set(db, (counts = new Map()));
+  counts.delete(q);
+  // Oldest first in insertion order: past the bound, the oldest count goes.
+  if (counts.size >= MATCH_COUNTS_MAX) counts.delete(counts.keys().next().value!);
+  counts.set(q, { matches, at: performance.now() });
+}
+
+const accessFor = (matches: number): PageAccess => (matches > SEARCH_BITMAP_MAX ? 'walk' : 'bitmap');
+
+/**
+ * Runs the statement `build(access)` gives for the page of `filter`: a plain statement without a
+ * search. A search's page is one script, its plan settings (chosen by the query's match count)
+ * and the statement: one round trip when the count is remembered; else the count first (one
+ * more), and a count of 0 is the empty page, with no page statement. A walk that comes back
+ * short (`full` false: SEARCH_WALK_ROWS_PER_ROW) is read again through the GIN index.
  */
 export async function readPage<R>(
   db: Db,
   filter: EntryFilter,
-  after: EntryKey | undefined,
   build: (access: PageAccess) => { sql: string; params: unknown[] },
+  full: (rows: R[]) => boolean,
 ): Promise<{ rows: R[]; access: PageAccess }> {
   if (!filter.q) {
     const { sql, params } = build('walk');
     return { rows: (await db.query<R>(sql, params)).rows, access: 'walk' };
   }
-  return db.transaction(async (tx) => {
-    await tx.exec(PLAN_SETTINGS.bitmap);
-    const access: PageAccess = (await searchMatches(tx, filter)) > SEARCH_BITMAP_MAX ? 'walk' : 'bitmap';
-    if (access === 'walk') await tx.exec(PLAN_SETTINGS.walk);
-    const { sql, params } = build(access);
-    return { rows: (await tx.query<R>(sql, params)).rows, access };
-  });
+  let matches = rememberedMatches(db, filter.q);
+  if (matches === undefined) {
+    matches = await searchMatchCount(db, filter.q);
+    rememberMatches(db, filter.q, matches);
+    // Counted just now, so exact: every other filter narrows the search further.
+    if (matches === 0) return { rows: [], access: 'bitmap' };
+  }
+  const access = accessFor(matches);
+  const { sql, params } = build(access);
+  const rows = await runPinned<R>(db, access, sql, params);
+  if (access === 'bitmap' || full(rows)) return { rows, access };
+  const again = build('bitmap');
+  return { rows: await runPinned<R>(db, 'matches', again.sql, again.params), access: 'bitmap' };
 }
 
-/** The plan a page would use, as EXPLAIN ANALYZE text, with the same settings (for the bench). */
+/** The plan a page would use (with a fresh count), as EXPLAIN ANALYZE text, with the same settings (for the bench). */
 export async function explainPage(db: Db, filter: EntryFilter, limit: number, after?: EntryKey): Promise<{ access: PageAccess; plan: string }> {
-  const r = await readPage<Record<string, string>>(db, filter, after, (access) => {
-    const q = buildListQuery(filter, limit, after, 'older', access);
-    return { sql: `explain (analyze, costs off, timing on) ${q.sql}`, params: q.params };
-  });
-  return { access: r.access, plan: r.rows.map((row) => Object.values(row)[0]).join('\n') };
+  const access: PageAccess = filter.q ? accessFor(await searchMatchCount(db, filter.q)) : 'walk';
+  const q = buildListQuery(filter, limit, after, 'older', access);
+  const sql = `explain (analyze, costs off, timing on) ${q.sql}`;
+  const rows = filter.q ? await runPinned<Record<string, string>>(db, access, sql, q.params) : (await db.query<Record<string, string>>(sql, q.params)).rows;
+  return { access, plan: rows.map((row) => Object.values(row)[0]).join('\n') };
 }
 
 /**
@@ -327,7 +463,12 @@ export async function listEntries(
   after?: EntryKey,
   side: PageSide = 'older',
 ): Promise<EntryWithSources[]> {
-  const { rows } = await readPage<EntryRow>(db, filter, after, (access) => buildListQuery(filter, limit, after, side, access));
+  const { rows } = await readPage<EntryRow>(
+    db,
+    filter,
+    (access) => buildListQuery(filter, limit, after, side, access),
+    (page) => page.length >= limit,
+  );
   return attachSources(db, rows);
 }
 

@@ -76,7 +76,6 @@ export async function itemsPageJson(db: Db, filter: EntryFilter, limit: number, 
   const { rows } = await readPage<{ items: string | null; n: number; last_sort_key: string | null; last_id: number | null }>(
     db,
     filter,
-    after,
     (access) => {
       const params: unknown[] = [];
       const ctes = pageCtes(filter, limit + 1, after, 'older', access, params);
@@ -93,6 +92,8 @@ export async function itemsPageJson(db: Db, filter: EntryFilter, limit: number, 
         left join lateral (select ${filter.collapse === 'story' ? COLLAPSED_ITEM_JSON : ITEM_JSON} as item from entries e where e.id = r.id and r.rn <= ${lim}) j on true`;
       return { sql, params };
     },
+    // limit + 1 rows asked: a full page tells whether another follows.
+    (page) => Number(page[0]?.n ?? 0) > limit,
   );
   const row = rows[0];
   const more = row !== undefined && Number(row.n) > limit && row.last_sort_key !== null && row.last_id !== null;

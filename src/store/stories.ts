@@ -1,4 +1,5 @@
 import { LATEST_PER_KEY, type StoryMember, type StoryMembership } from '../stories/assign.ts';
+import { BANDS } from '../stories/minhash.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -38,7 +39,7 @@ const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
-  from unnest($1::bigint[], $2::timestamptz[]) as q(band_key, at)
+  from (select k as band_key, to_timestamp(ms / 1000.0) as at from unnest($1::bigint[], $2::float8[]) as u(k, ms)) as q
   cross join lateral (
     select b.entry_id, b.band_key from story_buckets b
     where b.band_key = q.band_key
@@ -54,18 +55,18 @@ cross join lateral (select * from story_members m where m.entry_id = c.entry_id 
  * hashed with the language, so one language never finds another's entries.
  */
 export async function findStoryCandidates(tx: Queryable, probes: readonly StoryProbeRow[], windowSeconds: number): Promise<StoryMember[]> {
-  const seen = new Set<string>();
+  const seen = new Map<number, number[]>();
   const keys: number[] = [];
-  const ats: string[] = [];
+  const ats: number[] = [];
   for (const p of probes) {
-    const at = new Date(p.at).toISOString();
     for (const k of p.bandKeys) {
       // Entries of one batch often share keys and times (one story, one poll): probe each pair once.
-      const id = `${k}@${at}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
+      const times = seen.get(k);
+      if (times?.includes(p.at)) continue;
+      if (times) times.push(p.at);
+      else seen.set(k, [p.at]);
       keys.push(k);
-      ats.push(at);
+      ats.push(p.at);
     }
   }
   if (keys.length === 0) return [];
@@ -78,7 +79,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     storyId: Number(row.story_id),
     lang: row.language,
     at: new Date(row.at).getTime(),
-    features: row.features, // split when compared (decodeFeatures)
+    features: row.features, // decoded when compared (decodeFeatureVector)
     // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
     bandKeys: row.band_keys.map(Number),
   }));
@@ -90,18 +91,23 @@ export interface StorySpan {
   lastAt: number;
 }
 
+// Times travel as epoch milliseconds (float8): cheaper to send and to parse than timestamp text.
+// Bucket rows take their entry and time from the members' arrays: band keys come BANDS per member
+// (null-padded for an entry with no words), so the key's position names its member.
 const INSERT_MEMBERS = `
 with spans as (
   insert into stories (id, first_at, last_at)
-  select * from unnest($9::bigint[], $10::timestamptz[], $11::timestamptz[])
+  select id, to_timestamp(f / 1000.0), to_timestamp(l / 1000.0) from unnest($7::bigint[], $8::float8[], $9::float8[]) as u(id, f, l)
   on conflict (id) do update
   set first_at = least(stories.first_at, excluded.first_at), last_at = greatest(stories.last_at, excluded.last_at)
 ), members as (
   insert into story_members (entry_id, story_id, language, at, features)
-  select * from unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::text[])
+  select e, s, l, to_timestamp(ms / 1000.0), f from unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[]) as u(e, s, l, ms, f)
 )
 insert into story_buckets (band_key, at, entry_id)
-select * from unnest($6::bigint[], $7::timestamptz[], $8::bigint[])`;
+select k.band_key, to_timestamp(($4::float8[])[(k.n - 1) / $10 + 1] / 1000.0), ($1::bigint[])[(k.n - 1) / $10 + 1]
+from unnest($6::bigint[]) with ordinality as k(band_key, n)
+where k.band_key is not null`;
 
 /**
  * Records new entries' stories, features and band buckets, and creates their stories or widens
@@ -109,29 +115,23 @@ select * from unnest($6::bigint[], $7::timestamptz[], $8::bigint[])`;
  */
 export async function insertStoryMembers(tx: Queryable, members: readonly StoryMembership[], spans: readonly StorySpan[]): Promise<void> {
   if (members.length === 0) return;
-  const ats = members.map((m) => new Date(m.at).toISOString());
-  const bucketKeys: number[] = [];
-  const bucketAts: string[] = [];
-  const bucketEntries: number[] = [];
-  members.forEach((m, i) => {
-    for (const k of m.bandKeys) {
-      bucketKeys.push(k);
-      bucketAts.push(ats[i]!);
-      bucketEntries.push(m.entryId);
-    }
-  });
+  const bucketKeys: Array<number | null> = [];
+  for (const m of members) {
+    if (m.bandKeys.length === BANDS) bucketKeys.push(...m.bandKeys);
+    else if (m.bandKeys.length === 0) for (let b = 0; b < BANDS; b++) bucketKeys.push(null);
+    else throw new Error(`entry ${m.entryId} has ${m.bandKeys.length} band keys, not ${BANDS}`);
+  }
   await tx.query(INSERT_MEMBERS, [
     members.map((m) => m.entryId),
     members.map((m) => m.storyId),
     members.map((m) => m.lang),
-    ats,
-    members.map((m) => m.features.join(' ')),
+    members.map((m) => m.at),
+    members.map((m) => m.features),
     bucketKeys,
-    bucketAts,
-    bucketEntries,
     spans.map((sp) => sp.id),
-    spans.map((sp) => new Date(sp.firstAt).toISOString()),
-    spans.map((sp) => new Date(sp.lastAt).toISOString()),
+    spans.map((sp) => sp.firstAt),
+    spans.map((sp) => sp.lastAt),
+    BANDS,
   ]);
 }
 

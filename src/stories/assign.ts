@@ -1,5 +1,5 @@
-import { decodeFeatures, encodeFeatures, storyFeatures, storyLanguage, type StoryDoc, type StoryText } from './features.ts';
-import { bandKeys } from './minhash.ts';
+import { decodeFeatureVector, encodeFeatures, featureVector, storyFeatures, storyLanguage, type FeatureVector, type StoryDoc, type StoryText, IN_TITLE, STRONG } from './features.ts';
+import { bandKeysOfHashes } from './minhash.ts';
 import { sameEvent, type MatchRules } from './match.ts';
 
 /**
@@ -40,10 +40,10 @@ export interface StoryMember {
   lang: string;
   at: number;
   /**
-   * Encoded features, or the space-separated text the store keeps them as: split only when the
-   * member is compared (a batch reads back tens of thousands of candidates; most are never compared).
+   * Features as the store keeps them (encodeFeatures's text): decoded only when the member is
+   * compared (a batch reads back thousands of candidates; many are never compared).
    */
-  features: readonly string[] | string;
+  features: string;
   /** The band keys through which it was found. */
   bandKeys: readonly number[];
 }
@@ -54,7 +54,8 @@ export interface StoryMembership {
   storyId: number;
   lang: string;
   at: number;
-  features: string[];
+  /** encodeFeatures's text. */
+  features: string;
   bandKeys: number[];
 }
 
@@ -64,21 +65,29 @@ export interface StoryAssignment {
   merges: Array<{ from: number; into: number }>;
 }
 
+export interface StoryProbe {
+  lang: string;
+  features: Map<string, number>;
+  vector: FeatureVector;
+  bandKeys: number[];
+}
+
 /** The searchable part of a new entry: its language, band keys and features. */
-export function storyProbe(e: NewStoryEntry): { lang: string; features: Map<string, number>; bandKeys: number[] } {
+export function storyProbe(e: NewStoryEntry): StoryProbe {
   const lang = storyLanguage(e);
   const features = storyFeatures(e);
-  return { lang, features, bandKeys: bandKeys(lang, keyWords(features)) };
+  const vector = featureVector(features);
+  return { lang, features, vector, bandKeys: bandKeysOfHashes(lang, keyWordHashes(vector)) };
 }
 
 /**
  * The words hashed into bands: the headline's and the names/numbers of the lead. Reports of one
  * event share a larger part of these than of all their words, so narrower bands still find them.
  */
-function keyWords(features: ReadonlyMap<string, number>): string[] {
-  const words: string[] = [];
-  for (const [word, flags] of features) if (flags !== 0) words.push(word);
-  return words;
+function keyWordHashes(v: FeatureVector): number[] {
+  const hashes: number[] = [];
+  for (let i = 0; i < v.hashes.length; i++) if ((v.flags[i]! & (STRONG | IN_TITLE)) !== 0) hashes.push(v.hashes[i]!);
+  return hashes;
 }
 
 interface Known {
@@ -87,11 +96,13 @@ interface Known {
   /** Sort time: buckets are ordered by it without decoding features. */
   at: number;
   readonly doc: StoryDoc;
+  /** The new entry it was last compared with (entries are taken one at a time). */
+  comparedWith: number;
 }
 
 export function assignStories(
   entries: readonly NewStoryEntry[],
-  probes: ReadonlyArray<ReturnType<typeof storyProbe>>,
+  probes: readonly StoryProbe[],
   candidates: readonly StoryMember[],
   rules: MatchRules,
 ): StoryAssignment {
@@ -113,8 +124,9 @@ export function assignStories(
       entryId: c.entryId,
       storyId: c.storyId,
       at: c.at,
+      comparedWith: 0,
       get doc() {
-        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatures(c.features) });
+        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatureVector(c.features) });
       },
     };
     for (const key of c.bandKeys) put(key, known);
@@ -131,19 +143,24 @@ export function assignStories(
   const members: StoryMembership[] = [];
   entries.forEach((e, i) => {
     const probe = probes[i]!;
-    const doc: StoryDoc = { lang: probe.lang, at: e.at, features: probe.features };
-    const seen = new Set<number>();
+    const doc: StoryDoc = { lang: probe.lang, at: e.at, features: probe.vector };
     const matched = new Set<number>();
     for (const key of probe.bandKeys) {
-      for (const k of latest(buckets.get(key), e.at + rules.windowMs)) {
-        if (seen.has(k.entryId)) continue;
-        seen.add(k.entryId);
+      const list = buckets.get(key);
+      if (!list) continue;
+      // The LATEST_PER_KEY entries of the bucket at or before the window's end, as the store reads them.
+      const end = bisect(list, e.at + rules.windowMs, Number.MAX_SAFE_INTEGER);
+      for (let i = Math.max(0, end - LATEST_PER_KEY); i < end; i++) {
+        const k = list[i]!;
+        // Found through several keys: compared once.
+        if (k.comparedWith === e.entryId) continue;
+        k.comparedWith = e.entryId;
         if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));
       }
     }
     const storyId = matched.size === 0 ? e.entryId : Math.min(...matched);
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
-    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc };
+    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc, comparedWith: 0 };
     for (const key of probe.bandKeys) put(key, known);
     members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys });
   });
@@ -165,11 +182,4 @@ function bisect(list: readonly Known[], at: number, entryId: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-/** The LATEST_PER_KEY entries of a bucket at or before `until`, as the store reads them. */
-function latest(list: readonly Known[] | undefined, until: number): Known[] {
-  if (!list) return [];
-  const end = bisect(list, until, Number.MAX_SAFE_INTEGER);
-  return list.slice(Math.max(0, end - LATEST_PER_KEY), end);
 }

@@ -1,4 +1,4 @@
-import { IN_TITLE, STRONG, type StoryDoc } from './features.ts';
+import { IN_TITLE, NUMBER, STRONG, type FeatureVector, type StoryDoc } from './features.ts';
 
 /**
  * The decision "these two entries report the same event", made on their features alone. Rules, in
@@ -21,46 +21,59 @@ const MIN_SHARED_STRONG = 2;
 const THRESHOLD_NEAR = 0.2;
 const THRESHOLD_FAR = 0.45;
 
-function weight(flags: number): number {
-  return (flags & STRONG ? STRONG_WEIGHT : 1) * (flags & IN_TITLE ? TITLE_WEIGHT : 1);
+/** A word's weight by its flags (STRONG | IN_TITLE; NUMBER does not weigh). */
+const WEIGHT = Array.from({ length: 8 }, (_, f) => (f & STRONG ? STRONG_WEIGHT : 1) * (f & IN_TITLE ? TITLE_WEIGHT : 1));
+const FOREIGN = IN_TITLE | NUMBER;
+
+/** What one merge walk of two feature vectors finds. */
+interface Overlap {
+  /** Weighted Jaccard: shared weight over total weight, each word at its larger weight on either side. */
+  similarity: number;
+  /** Words in both, strong on either side. */
+  sharedStrong: number;
+  /** Each side has a headline number the other never mentions. */
+  foreignNumbersBothWays: boolean;
 }
 
-/** Weighted Jaccard: shared weight over total weight, each word at its larger weight on either side. */
-export function similarity(a: StoryDoc, b: StoryDoc): number {
-  let shared = 0;
-  let total = 0;
-  for (const [word, fa] of a.features) {
-    const fb = b.features.get(word);
-    if (fb === undefined) {
-      total += weight(fa);
+function overlap(a: FeatureVector, b: FeatureVector): Overlap {
+  const ha = a.hashes, hb = b.hashes, fa = a.flags, fb = b.flags;
+  let i = 0, j = 0, shared = 0, total = 0, sharedStrong = 0;
+  let aForeign = false, bForeign = false;
+  while (i < ha.length && j < hb.length) {
+    const x = ha[i]!, y = hb[j]!;
+    if (x === y) {
+      const f = fa[i]!, g = fb[j]!;
+      const wa = WEIGHT[f]!, wb = WEIGHT[g]!;
+      shared += wa < wb ? wa : wb;
+      total += wa < wb ? wb : wa;
+      if ((f | g) & STRONG) sharedStrong++;
+      i++;
+      j++;
+    } else if (x < y) {
+      const f = fa[i++]!;
+      total += WEIGHT[f]!;
+      if ((f & FOREIGN) === FOREIGN) aForeign = true;
     } else {
-      const wa = weight(fa);
-      const wb = weight(fb);
-      shared += Math.min(wa, wb);
-      total += Math.max(wa, wb);
+      const g = fb[j++]!;
+      total += WEIGHT[g]!;
+      if ((g & FOREIGN) === FOREIGN) bForeign = true;
     }
   }
-  for (const [word, fb] of b.features) if (!a.features.has(word)) total += weight(fb);
-  return total === 0 ? 0 : shared / total;
+  for (; i < ha.length; i++) {
+    const f = fa[i]!;
+    total += WEIGHT[f]!;
+    if ((f & FOREIGN) === FOREIGN) aForeign = true;
+  }
+  for (; j < hb.length; j++) {
+    const g = fb[j]!;
+    total += WEIGHT[g]!;
+    if ((g & FOREIGN) === FOREIGN) bForeign = true;
+  }
+  return { similarity: total === 0 ? 0 : shared / total, sharedStrong, foreignNumbersBothWays: aForeign && bForeign };
 }
 
-const isNumber = (word: string) => /^\d/.test(word);
-
-/** A headline figure the other entry never mentions. */
-function hasForeignHeadlineNumber(a: StoryDoc, b: StoryDoc): boolean {
-  for (const [word, flags] of a.features) {
-    if (flags & IN_TITLE && isNumber(word) && !b.features.has(word)) return true;
-  }
-  return false;
-}
-
-function sharedStrong(a: StoryDoc, b: StoryDoc): number {
-  let n = 0;
-  for (const [word, fa] of a.features) {
-    const fb = b.features.get(word);
-    if (fb !== undefined && (fa | fb) & STRONG) n++;
-  }
-  return n;
+export function similarity(a: StoryDoc, b: StoryDoc): number {
+  return overlap(a.features, b.features).similarity;
 }
 
 export function requiredSimilarity(gapMs: number, windowMs: number): number {
@@ -72,7 +85,9 @@ export function sameEvent(a: StoryDoc, b: StoryDoc, rules: MatchRules): boolean 
   if (a.lang !== b.lang) return false;
   const gap = Math.abs(a.at - b.at);
   if (gap > rules.windowMs) return false;
-  if (hasForeignHeadlineNumber(a, b) && hasForeignHeadlineNumber(b, a)) return false;
-  if (sharedStrong(a, b) < MIN_SHARED_STRONG) return false;
-  return similarity(a, b) >= requiredSimilarity(gap, rules.windowMs);
+  // One walk gives every rule's input; the rules are all required, so their order is only cost.
+  const o = overlap(a.features, b.features);
+  if (o.foreignNumbersBothWays) return false;
+  if (o.sharedStrong < MIN_SHARED_STRONG) return false;
+  return o.similarity >= requiredSimilarity(gap, rules.windowMs);
 }

@@ -35,10 +35,11 @@ function mix32(x: number): number {
   return h >>> 0;
 }
 
-/** Band keys of a word set within one language; empty for an entry with no words. */
-export function bandKeys(lang: string, words: Iterable<string>): number[] {
-  const hashes: number[] = [];
-  for (const w of words) hashes.push(fnv1a(w));
+/**
+ * Band keys of a word set within one language, the words given by their FNV-1a hashes (features.ts's
+ * wordHash); empty for an entry with no words.
+ */
+export function bandKeysOfHashes(lang: string, hashes: ArrayLike<number>): number[] {
   if (hashes.length === 0) return [];
   const mins = new Uint32Array(SEEDS.length).fill(0xffffffff);
   for (let s = 0; s < SEEDS.length; s++) {

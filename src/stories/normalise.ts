@@ -54,9 +54,69 @@ export function foldText(text: string): string {
   return out.toLowerCase();
 }
 
-// A word: letters and digits, hyphen-joined parts kept together ("ez-Zor", "Al-Qaim" → one word, as
-// outlets also write "Ezzor", "Alqaim"); a number: digits with decimal or thousands separators.
-const WORD_RE = /\d+(?:[.,]\d+)*|[\p{L}\p{N}]+(?:[-\u2010\u2011][\p{L}\p{N}]+)*/gu;
+/**
+ * Finds the next word at or after `from` and returns its start (its end in `wordEnd`), or -1. What
+ * the regular expression /\d+(?:[.,]\d+)*|[\p{L}\p{N}]+(?:[-\u2010\u2011][\p{L}\p{N}]+)*\/gu matches,
+ * scanned by hand (no match objects; character classes looked up once per code unit):
+ * a number is ASCII digits with decimal or thousands separators; a word is letters and digits, with
+ * hyphen-joined parts kept together ("ez-Zor", "Al-Qaim" → one word, as outlets also write "Ezzor",
+ * "Alqaim"). A number is tried first, so "3rd" is "3" then "rd", while "COVID-19" is one word.
+ */
+function nextWord(text: string, from: number): number {
+  const n = text.length;
+  for (let i = from; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      let j = skipDigits(text, i + 1);
+      for (;;) {
+        const sep = text.charCodeAt(j);
+        if ((sep === 46 || sep === 44) && isAsciiDigit(text.charCodeAt(j + 1))) j = skipDigits(text, j + 2);
+        else break;
+      }
+      wordEnd = j;
+      return i;
+    }
+    if (wordCharLength(text, i) === 0) continue;
+    let j = skipWordChars(text, i);
+    while (isHyphen(text.charCodeAt(j)) && wordCharLength(text, j + 1) > 0) j = skipWordChars(text, j + 1);
+    wordEnd = j;
+    return i;
+  }
+  return -1;
+}
+/** End of the word nextWord found last (module state: tokenise is synchronous). */
+let wordEnd = 0;
+
+const isAsciiDigit = (c: number) => c >= 48 && c <= 57;
+const isHyphen = (c: number) => c === 45 || c === 0x2010 || c === 0x2011;
+
+function skipDigits(text: string, i: number): number {
+  while (isAsciiDigit(text.charCodeAt(i))) i++;
+  return i;
+}
+
+function skipWordChars(text: string, i: number): number {
+  for (let len = wordCharLength(text, i); len > 0; len = wordCharLength(text, i)) i += len;
+  return i;
+}
+
+const WORD_CHAR_RE = /^[\p{L}\p{N}]$/u;
+/** Per BMP code unit: 0 not yet known, 1 a letter or digit (\p{L} or \p{N}), 2 not. */
+const BMP_CLASS = new Uint8Array(0x10000);
+
+/** Code units taken by a letter or digit at `i` (2 for one outside the BMP), 0 for anything else or the end. */
+function wordCharLength(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+  if (c !== c) return 0; // NaN: past the end
+  if (c >= 0xd800 && c <= 0xdbff) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return WORD_CHAR_RE.test(text.slice(i, i + 2)) ? 2 : 0;
+  }
+  let k = BMP_CLASS[c]!;
+  if (k === 0) BMP_CLASS[c] = k = WORD_CHAR_RE.test(String.fromCharCode(c)) ? 1 : 2;
+  return k === 1 ? 1 : 0;
+}
 /** Stop words folded like the text they are compared with. */
 const STOP_WORDS: Record<string, ReadonlySet<string>> = Object.fromEntries(
   Object.entries(RAW_STOP_WORDS).map(([lang, words]) => [
@@ -74,28 +134,65 @@ const STEM_LENGTH = 6;
  * (the lead needs 30 of a summary's ~100 words: stopping there is most of the features' CPU saved).
  */
 export function tokenise(text: string, lang: string, max = Infinity): Token[] {
-  const stop = STOP_WORDS[lang];
+  const cache = wordCache(lang);
   const tokens: Token[] = [];
   let lastEnd = 0;
-  for (const m of text.matchAll(WORD_RE)) {
-    if (tokens.length >= max) break;
-    const raw = m[0];
-    const sentenceStart = lastEnd === 0 || endsSentence(text, lastEnd, m.index);
-    lastEnd = m.index + raw.length;
+  for (let at = nextWord(text, 0); at >= 0 && tokens.length < max; at = nextWord(text, wordEnd)) {
+    const raw = text.slice(at, wordEnd);
+    const sentenceStart = lastEnd === 0 || endsSentence(text, lastEnd, at);
+    lastEnd = wordEnd;
     const c0 = raw.charCodeAt(0);
     if (c0 >= 48 && c0 <= 57) {
       tokens.push({ key: raw.includes(',') ? raw.replace(/,/g, '.') : raw, isNumber: true, capitalised: false, sentenceStart });
       continue;
     }
-    // Most words are plain ASCII: lower-casing is all their folding needs.
-    const folded = ASCII_RE.test(raw) ? raw.toLowerCase() : foldText(raw);
-    const joined = folded.includes('-') || !ASCII_RE.test(folded) ? folded.replace(HYPHEN_RE, '') : folded;
-    const capitalised = c0 < 128 ? c0 >= 65 && c0 <= 90 : UPPER_RE.test(raw);
-    const key = lang === 'ar' ? arabicStem(joined, stop) : latinStem(joined, stop);
-    if (key === null) continue;
-    tokens.push({ key, isNumber: false, capitalised, sentenceStart });
+    let word = cache.get(raw);
+    if (word === undefined) {
+      word = foldWord(raw, lang);
+      if (cache.size >= WORD_CACHE_SIZE) cache.clear();
+      cache.set(raw, word);
+    }
+    if (word === null) continue;
+    tokens.push({ key: word.key, isNumber: false, capitalised: word.capitalised, sentenceStart });
   }
   return tokens;
+}
+
+/** A word's folded key and whether it is written with a capital; null for a stop word or a letter. */
+interface FoldedWord {
+  key: string;
+  capitalised: boolean;
+}
+
+function foldWord(raw: string, lang: string): FoldedWord | null {
+  const stop = STOP_WORDS[lang];
+  const c0 = raw.charCodeAt(0);
+  // Most words are plain ASCII: lower-casing is all their folding needs.
+  const folded = ASCII_RE.test(raw) ? raw.toLowerCase() : foldText(raw);
+  const joined = folded.includes('-') || !ASCII_RE.test(folded) ? folded.replace(HYPHEN_RE, '') : folded;
+  const capitalised = c0 < 128 ? c0 >= 65 && c0 <= 90 : UPPER_RE.test(raw);
+  const key = lang === 'ar' ? arabicStem(joined, stop) : latinStem(joined, stop);
+  return key === null ? null : { key, capitalised };
+}
+
+/**
+ * Raw word → folded word, per language. Headline and lead words follow Zipf's law (the same few
+ * thousand words make most of every day's text), so most words are folded once per process instead
+ * of at every entry: folding was most of the features' CPU. Cleared when full, which bounds memory
+ * whatever the input (a feed of random strings only loses the cache's benefit).
+ */
+const WORD_CACHE_SIZE = 50_000;
+const wordCaches = new Map<string, Map<string, FoldedWord | null>>();
+
+function wordCache(lang: string): Map<string, FoldedWord | null> {
+  let cache = wordCaches.get(lang);
+  if (!cache) {
+    // Languages are primary subtags from feeds: bounded in practice, and bounded here regardless.
+    if (wordCaches.size >= 64) wordCaches.clear();
+    cache = new Map();
+    wordCaches.set(lang, cache);
+  }
+  return cache;
 }
 
 const ASCII_RE = /^[\x00-\x7f]*$/;

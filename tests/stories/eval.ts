@@ -28,14 +28,13 @@ if (process.argv.includes('--errors')) {
 }
 if (process.argv.includes('--why')) {
   const { similarity, requiredSimilarity } = await import('../../src/stories/match.ts');
-  const { bandKeys } = await import('../../src/stories/minhash.ts');
   const q = scored(set);
   const doc = (i: number) => ({ lang: probes[i]!.lang, at: entries[i]!.at, features: probes[i]!.features });
   for (const [i, j] of q.missedPairs) {
     const a = doc(i), b = doc(j);
     const shared = [...a.features].filter(([w]) => b.features.has(w)).map(([w, f]) => `${w}:${f}|${b.features.get(w)}`);
     const bandShared = probes[i]!.bandKeys.filter((k) => probes[j]!.bandKeys.includes(k)).length;
-    console.log(`${set[i]!.story}: sim ${similarity(a, b).toFixed(3)} need ${requiredSimilarity(Math.abs(a.at - b.at), 72 * 3.6e6).toFixed(3)} bands ${bandShared} shared ${shared.join(' ')}`);
+    console.log(`${set[i]!.story}: sim ${similarity({ ...a, features: probes[i]!.vector }, { ...b, features: probes[j]!.vector }).toFixed(3)} need ${requiredSimilarity(Math.abs(a.at - b.at), 72 * 3.6e6).toFixed(3)} bands ${bandShared} shared ${shared.join(' ')}`);
     console.log(`   A ${[...a.features].map(([w, f]) => w + ':' + f).join(' ')}`);
     console.log(`   B ${[...b.features].map(([w, f]) => w + ':' + f).join(' ')}`);
   }
@@ -58,7 +57,7 @@ if (process.argv.includes('--near')) {
     const a = { lang: probes[i]!.lang, at: entries[i]!.at, features: probes[i]!.features };
     const b = { lang: probes[j]!.lang, at: entries[j]!.at, features: probes[j]!.features };
     const gap = Math.abs(a.at - b.at);
-    const sim = similarity(a, b);
+    const sim = similarity({ ...a, features: probes[i]!.vector }, { ...b, features: probes[j]!.vector });
     if (sim < 0.15 || gap > 72 * 3.6e6) continue;
     const need = requiredSimilarity(gap, 72 * 3.6e6);
     rows.push(`${(sim - need).toFixed(3)} sim ${sim.toFixed(3)} need ${need.toFixed(3)} gap ${(gap / 3.6e6).toFixed(0)}h ${set[i]!.story} ~ ${set[j]!.story}`);

@@ -5,6 +5,7 @@ import { createFeed, resetTables } from '../store/fixtures.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
 import { deleteExpiredEntries } from '../../src/store/retention.ts';
 import { DEFAULT_STORY_WINDOW_SECONDS } from '../../src/stories/assign.ts';
+import { BANDS } from '../../src/stories/minhash.ts';
 import { asFeedItem, loadLabelledSet, OUTLETS, scoreOf, type LabelledItem } from './labelled-set.ts';
 import { formatQuality, quality } from './metrics.ts';
 import { BRIDGE } from './bridge.ts';
@@ -108,5 +109,39 @@ describe(`stories through ingest (${backendName})`, () => {
     await deleteExpiredEntries(t.db, { olderThan: new Date(e.at + 1), batchSize: 10 });
     expect(await members()).toBe(0);
     expect((await t.db.query<{ n: number }>(`select count(*)::int as n from story_buckets`)).rows[0]!.n).toBe(0);
+  });
+
+  it('writes one bucket row per band key with its entry and time, none for an entry with no words', async () => {
+    const feed = await createFeed(t.db, 'https://wire.example/feed', 'en');
+    const items = [
+      { guid: 'a', url: 'https://wire.example/a', title: BRIDGE[0].title, summary: BRIDGE[0].summary, at: BRIDGE[0].at },
+      // Nothing to tokenise: a story of its own, no band keys.
+      { guid: 'b', url: 'https://wire.example/b', title: '—', summary: null, at: BRIDGE[0].at + 1_234 },
+      { guid: 'c', url: 'https://wire.example/c', title: BRIDGE[1].title, summary: BRIDGE[1].summary, at: BRIDGE[1].at + 567 },
+    ];
+    await t.db.transaction((tx) =>
+      ingestItems(
+        tx,
+        { id: feed, language: 'en' },
+        items.map((x) => emptyItem({ guid: x.guid, url: x.url, title: x.title, summary: x.summary, published: new Date(x.at).toISOString() })),
+        { now: new Date(BRIDGE[1].at + 60_000), retentionDays: 36500 },
+      ),
+    );
+    const rows = await t.db.query<{ url: string; story_id: number; member_at: Date; buckets: number; bucket_at_ok: boolean; keys: number }>(`
+      select e.url, m.story_id, m.at as member_at,
+        (select count(*)::int from story_buckets b where b.entry_id = e.id) as buckets,
+        (select bool_and(b.at = m.at) from story_buckets b where b.entry_id = e.id) as bucket_at_ok,
+        (select count(distinct b.band_key)::int from story_buckets b where b.entry_id = e.id) as keys
+      from entries e join story_members m on m.entry_id = e.id order by e.url`);
+    expect(rows.rows.map((r) => [r.url, r.buckets, r.keys, r.bucket_at_ok])).toEqual([
+      ['https://wire.example/a', BANDS, BANDS, true],
+      ['https://wire.example/b', 0, 0, null],
+      ['https://wire.example/c', BANDS, BANDS, true],
+    ]);
+    expect(rows.rows.map((r) => new Date(r.member_at).getTime())).toEqual(items.map((x) => x.at));
+    const stories = await t.db.query<{ id: number; first_at: Date }>(`select id, first_at from stories order by id`);
+    expect(stories.rows.map((s) => new Date(s.first_at).getTime())).toEqual(
+      [...new Set(rows.rows.map((r) => Number(r.story_id)))].map((id) => new Date(rows.rows.find((r) => Number(r.story_id) === id)!.member_at).getTime()),
+    );
   });
 });
