@@ -5,6 +5,7 @@ import { pollOnce } from '../src/worker/poll-once.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { insertFeeds, type NewFeed } from '../src/store/feeds.ts';
 import { emitResult, measured } from './child.ts';
+import { startSqlTimes } from './sql-times.ts';
 
 /**
  * One polling round through the real code path (`poll --once --all`), alone in this process so
@@ -19,7 +20,9 @@ const rt = await createRuntime(config);
 try {
   await migrate(rt.db);
   await insertFeeds(rt.db, feeds);
+  const stopSqlTimes = process.env.BENCH_SQL_TIMES ? startSqlTimes(process.env.BENCH_SQL_TIMES, process.env.DATABASE_URL) : null;
   const { result: totals, wallMs, usage } = await measured(() => pollOnce(rt, { all: true }));
+  await stopSqlTimes?.();
   const counts = await rt.db.query<{ entries: number; sources: number }>(
     `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources`,
   );

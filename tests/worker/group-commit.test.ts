@@ -67,3 +67,32 @@ describe('groupCommit with two flushes in flight', () => {
     expect(maxRunning).toBe(2);
   });
 });
+
+describe('groupCommit with keys (one story language per batch)', () => {
+  it('never mixes keys in a batch, and starts a key no running flush holds first', async () => {
+    const started: string[][] = [];
+    const releases: Array<() => void> = [];
+    const add = groupCommit(
+      async (items: string[]) => {
+        started.push(items);
+        await new Promise<void>((r) => releases.push(r));
+        return items;
+      },
+      8,
+      2,
+      (item) => item.split(':')[0]!,
+    );
+    const first = add('en:1');
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([['en:1']]);
+    // While the English batch runs, more English arrives before Italian: Italian still goes next.
+    const later = ['en:2', 'en:3', 'it:1', 'en:4', 'it:2'].map(add);
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual([['en:1'], ['it:1', 'it:2']]);
+    releases.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(started[2]).toEqual(['en:2', 'en:3', 'en:4']);
+    while (releases.length > 0) releases.shift()!();
+    expect(await Promise.all([first, ...later])).toEqual(['en:1', 'en:2', 'en:3', 'it:1', 'en:4', 'it:2']);
+  });
+});
