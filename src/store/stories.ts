@@ -1,4 +1,4 @@
-import { LATEST_PER_KEY, type StoryMember, type StoryMembership } from '../stories/assign.ts';
+import { NEAREST_PER_SIDE, type StoryMember, type StoryMembership } from '../stories/assign.ts';
 import { BANDS } from '../stories/minhash.ts';
 import type { Queryable } from './db.ts';
 
@@ -33,18 +33,22 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
-// Per key, the LATEST_PER_KEY entries within the window (as assign.ts's latest()): one bounded
-// backward scan of story_buckets_latest (sql/010) from the window's end.
+// Per key, the NEAREST_PER_SIDE entries before (or at) the probe's time and after it, within the
+// window (as assign.ts): two bounded scans of story_buckets_latest (sql/010) from the probe's time,
+// one backward and one forward.
 const FIND_CANDIDATES = `
 select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
   from (select k as band_key, to_timestamp(ms / 1000.0) as at from unnest($1::bigint[], $2::float8[]) as u(k, ms)) as q
   cross join lateral (
-    select b.entry_id, b.band_key from story_buckets b
-    where b.band_key = q.band_key
-      and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
-    order by b.at desc, b.entry_id desc limit $4
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at between q.at - make_interval(secs => $3) and q.at
+     order by b.at desc, b.entry_id desc limit $4)
+    union all
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at > q.at and b.at <= q.at + make_interval(secs => $3)
+     order by b.at, b.entry_id limit $4)
   ) b
   group by b.entry_id
 ) c
@@ -72,7 +76,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
   if (keys.length === 0) return [];
   const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
-    [keys, ats, windowSeconds, LATEST_PER_KEY],
+    [keys, ats, windowSeconds, NEAREST_PER_SIDE],
   );
   return r.rows.map((row) => ({
     entryId: Number(row.entry_id),
