@@ -1,5 +1,6 @@
 import { NEAREST_PER_SIDE, type StoryMember, type StoryMembership } from '../stories/assign.ts';
 import { BANDS } from '../stories/minhash.ts';
+import { decodeFeatureVector, type FeatureVector } from '../stories/features.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -37,7 +38,7 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 // window (as assign.ts): two bounded scans of story_buckets_latest (sql/010) from the probe's time,
 // one backward and one forward.
 const FIND_CANDIDATES = `
-select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
+select m.entry_id, m.story_id, m.language, m.at, hashtext(m.features) as features_hash, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
   from (select k as band_key, to_timestamp(ms / 1000.0) as at from unnest($1::bigint[], $2::float8[]) as u(k, ms)) as q
@@ -54,9 +55,23 @@ from (
 ) c
 cross join lateral (select * from story_members m where m.entry_id = c.entry_id limit 1) m`;
 
+const FEATURES_OF = `select entry_id, features from story_members where entry_id = any($1::bigint[])`;
+
+/**
+ * Decoded features of entries read as candidates, by entry id, with the hash of the stored text
+ * (PostgreSQL's hashtext): an entry's features never change after insert, and the hash tells apart
+ * the same id in another database (tests, benches) or reused after a restore. A cold round reads
+ * each entry of the window as a candidate dozens of times (up to 64 candidates per new entry); with
+ * the cache its features text crosses the wire and is decoded once. Bounded, oldest first out: the
+ * 72 h window of 1,000 feeds × 20 items a day is ~60,000 entries (≈ 300 bytes each decoded).
+ */
+const FEATURE_CACHE_SIZE = 60_000;
+const featureCache = new Map<number, { hash: number; features: FeatureVector }>();
+
 /**
  * Stored entries sharing a band key with a probe within the window of its time. Band keys are
- * hashed with the language, so one language never finds another's entries.
+ * hashed with the language, so one language never finds another's entries. Their story ids are
+ * read every time (merges change them); their features only when not cached (a second statement).
  */
 export async function findStoryCandidates(tx: Queryable, probes: readonly StoryProbeRow[], windowSeconds: number): Promise<StoryMember[]> {
   const seen = new Map<number, number[]>();
@@ -74,19 +89,44 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     }
   }
   if (keys.length === 0) return [];
-  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
+  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features_hash: number; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
     [keys, ats, windowSeconds, NEAREST_PER_SIDE],
   );
-  return r.rows.map((row) => ({
-    entryId: Number(row.entry_id),
-    storyId: Number(row.story_id),
-    lang: row.language,
-    at: new Date(row.at).getTime(),
-    features: row.features, // decoded when compared (decodeFeatureVector)
-    // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
-    bandKeys: row.band_keys.map(Number),
-  }));
+  const features = new Map<number, FeatureVector>();
+  const missing: number[] = [];
+  for (const row of r.rows) {
+    const id = Number(row.entry_id);
+    const cached = featureCache.get(id);
+    if (cached && cached.hash === row.features_hash) features.set(id, cached.features);
+    else missing.push(id);
+  }
+  if (missing.length > 0) {
+    const hashes = new Map(r.rows.map((row) => [Number(row.entry_id), row.features_hash]));
+    for (const row of (await tx.query<{ entry_id: number; features: string }>(FEATURES_OF, [missing])).rows) {
+      const id = Number(row.entry_id);
+      const decoded = decodeFeatureVector(row.features);
+      features.set(id, decoded);
+      featureCache.delete(id);
+      featureCache.set(id, { hash: hashes.get(id)!, features: decoded });
+      if (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value!);
+    }
+  }
+  return r.rows.flatMap((row) => {
+    const id = Number(row.entry_id);
+    const f = features.get(id);
+    // Deleted between the two statements (retention): no longer a candidate.
+    if (f === undefined) return [];
+    return [{
+      entryId: id,
+      storyId: Number(row.story_id),
+      lang: row.language,
+      at: new Date(row.at).getTime(),
+      features: f,
+      // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
+      bandKeys: row.band_keys.map(Number),
+    }];
+  });
 }
 
 export interface StorySpan {

@@ -43,10 +43,10 @@ export interface StoryMember {
   lang: string;
   at: number;
   /**
-   * Features as the store keeps them (encodeFeatures's text): decoded only when the member is
-   * compared (a batch reads back thousands of candidates; many are never compared).
+   * Features as the store keeps them (encodeFeatures's text, decoded only when the member is
+   * compared), or already decoded (the store keeps decoded features of entries it read before).
    */
-  features: string;
+  features: string | FeatureVector;
   /** The band keys through which it was found. */
   bandKeys: readonly number[];
 }
@@ -129,7 +129,7 @@ export function assignStories(
       at: c.at,
       comparedWith: 0,
       get doc() {
-        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatureVector(c.features) });
+        return (doc ??= { lang: c.lang, at: c.at, features: typeof c.features === 'string' ? decodeFeatureVector(c.features) : c.features });
       },
     };
     for (const key of c.bandKeys) put(key, known);

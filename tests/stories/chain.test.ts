@@ -6,6 +6,7 @@ import { ingestItems } from '../../src/store/ingest.ts';
 import { CHAIN } from './bridge.ts';
 import { NEAREST_PER_SIDE, storyProbe, type NewStoryEntry } from '../../src/stories/assign.ts';
 import { findStoryCandidates } from '../../src/store/stories.ts';
+import { decodeFeatureVector } from '../../src/stories/features.ts';
 
 /** Merges that chain (R into Q, then Q into P) through the real ingest, and what readers then see. */
 describe(`a chain of story merges (${backendName})`, () => {
@@ -123,5 +124,25 @@ describe(`a chain of story merges (${backendName})`, () => {
     expect(mid.map((c) => c.entryId)).not.toContain(ids[n - 1]);
     // Every item its own story (each headline has its own number).
     expect(new Set(await membership(feed.id)).size).toBe(n);
+  });
+
+  it('never takes a candidate\'s features from another database\'s entry of the same id', async () => {
+    // Decoded features are cached per entry id (a cold round reads each entry dozens of times);
+    // truncating with restart identity gives the next entries the same ids with other text.
+    const at = Date.parse('2026-07-01T12:00:00Z');
+    const ingestOne = async (title: string, summary: string) => {
+      await t.db.exec('truncate feeds, entries, entry_sources, tombstones, stories, story_buckets restart identity cascade');
+      const feed = await addFeed(t.db, { url: 'https://four.example/feed', region: 'cache' });
+      await t.db.transaction((tx) => ingestItems(tx, { id: feed.id, language: 'en' }, [emptyItem({ guid: 'a', url: 'https://four.example/a', title, summary, published: new Date(at).toISOString() })], { now: new Date(at + 60_000), retentionDays: 0 }));
+      const probe = storyProbe({ entryId: 1e9, at, title, summary, language: 'en' });
+      const found = await findStoryCandidates(t.db, [{ lang: probe.lang, at, bandKeys: probe.bandKeys }], 72 * 3600);
+      const stored = (await t.db.query<{ features: string }>('select features from story_members')).rows[0]!.features;
+      expect(found.map((c) => c.entryId)).toEqual([1]);
+      expect(found[0]!.features).toEqual(decodeFeatureVector(stored));
+      return found[0]!.features;
+    };
+    const first = await ingestOne('Harbour of Valdera closed by storm', 'The Valdera harbour closed on Monday.');
+    const second = await ingestOne('Harbour of Valdera closed by strike', 'Dockers of Valdera stopped work on Tuesday.');
+    expect(second).not.toEqual(first);
   });
 });
