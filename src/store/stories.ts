@@ -38,7 +38,7 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 // window (as assign.ts): two bounded scans of story_buckets_latest (sql/010) from the probe's time,
 // one backward and one forward.
 const FIND_CANDIDATES = `
-select m.entry_id, m.story_id, m.language, m.at, hashtext(m.features) as features_hash, c.band_keys
+select m.entry_id, m.story_id, m.language, extract(epoch from m.at)::float8 * 1000 as at_ms, hashtext(m.features) as features_hash, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
   from (select k as band_key, to_timestamp(ms / 1000.0) as at from unnest($1::bigint[], $2::float8[]) as u(k, ms)) as q
@@ -62,11 +62,18 @@ const FEATURES_OF = `select entry_id, features from story_members where entry_id
  * (PostgreSQL's hashtext): an entry's features never change after insert, and the hash tells apart
  * the same id in another database (tests, benches) or reused after a restore. A cold round reads
  * each entry of the window as a candidate dozens of times (up to 64 candidates per new entry); with
- * the cache its features text crosses the wire and is decoded once. Bounded, oldest first out: the
+ * the cache its features text never crosses the wire back (entries this process stored: their
+ * vectors are kept at insert) or does once (entries another process stored). Bounded, oldest first out: the
  * 72 h window of 1,000 feeds × 20 items a day is ~60,000 entries (≈ 300 bytes each decoded).
  */
 const FEATURE_CACHE_SIZE = 60_000;
 const featureCache = new Map<number, { hash: number; features: FeatureVector }>();
+
+function cacheFeatures(entryId: number, hash: number, features: FeatureVector): void {
+  featureCache.delete(entryId);
+  featureCache.set(entryId, { hash, features });
+  if (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value!);
+}
 
 /**
  * Stored entries sharing a band key with a probe within the window of its time. Band keys are
@@ -89,7 +96,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     }
   }
   if (keys.length === 0) return [];
-  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features_hash: number; band_keys: Array<number | string> }>(
+  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at_ms: number; features_hash: number; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
     [keys, ats, windowSeconds, NEAREST_PER_SIDE],
   );
@@ -107,9 +114,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
       const id = Number(row.entry_id);
       const decoded = decodeFeatureVector(row.features);
       features.set(id, decoded);
-      featureCache.delete(id);
-      featureCache.set(id, { hash: hashes.get(id)!, features: decoded });
-      if (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value!);
+      cacheFeatures(id, hashes.get(id)!, decoded);
     }
   }
   return r.rows.flatMap((row) => {
@@ -121,7 +126,9 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
       entryId: id,
       storyId: Number(row.story_id),
       lang: row.language,
-      at: new Date(row.at).getTime(),
+      // Epoch ms (float8): a cold round reads ~1.5 million candidate rows, and timestamptz text is
+      // parsed into a Date per row.
+      at: Math.round(row.at_ms),
       features: f,
       // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
       bandKeys: row.band_keys.map(Number),
@@ -147,11 +154,14 @@ with spans as (
 ), members as (
   insert into story_members (entry_id, story_id, language, at, features)
   select e, s, l, to_timestamp(ms / 1000.0), f from unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[]) as u(e, s, l, ms, f)
+  returning entry_id, hashtext(features) as features_hash
+), buckets as (
+  insert into story_buckets (band_key, at, entry_id)
+  select k.band_key, to_timestamp(($4::float8[])[(k.n - 1) / $10 + 1] / 1000.0), ($1::bigint[])[(k.n - 1) / $10 + 1]
+  from unnest($6::bigint[]) with ordinality as k(band_key, n)
+  where k.band_key is not null
 )
-insert into story_buckets (band_key, at, entry_id)
-select k.band_key, to_timestamp(($4::float8[])[(k.n - 1) / $10 + 1] / 1000.0), ($1::bigint[])[(k.n - 1) / $10 + 1]
-from unnest($6::bigint[]) with ordinality as k(band_key, n)
-where k.band_key is not null`;
+select entry_id, features_hash from members`;
 
 /**
  * Records new entries' stories, features and band buckets, and creates their stories or widens
@@ -165,7 +175,7 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     else if (m.bandKeys.length === 0) for (let b = 0; b < BANDS; b++) bucketKeys.push(null);
     else throw new Error(`entry ${m.entryId} has ${m.bandKeys.length} band keys, not ${BANDS}`);
   }
-  await tx.query(INSERT_MEMBERS, [
+  const r = await tx.query<{ entry_id: number; features_hash: number }>(INSERT_MEMBERS, [
     members.map((m) => m.entryId),
     members.map((m) => m.storyId),
     members.map((m) => m.lang),
@@ -177,6 +187,13 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     spans.map((sp) => sp.lastAt),
     BANDS,
   ]);
+  // New entries are the next ones' candidates: keep their decoded features (if this transaction
+  // rolls back, their ids are never reused by PostgreSQL's sequence, and the hash guards the rest).
+  const vectors = new Map(members.map((m) => [m.entryId, m.vector]));
+  for (const row of r.rows) {
+    const vector = vectors.get(Number(row.entry_id));
+    if (vector) cacheFeatures(Number(row.entry_id), row.features_hash, vector);
+  }
 }
 
 const MERGE_STORIES = `
