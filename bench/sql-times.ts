@@ -13,18 +13,27 @@ export function startSqlTimes(file: string, databaseUrl: string | undefined): ()
   const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
   const original = proto.query;
   proto.query = function (this: unknown, ...args: unknown[]) {
-    const r = original.apply(this, args);
     const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-    if (!text || !(r instanceof Promise)) return r;
-    const key = label(text);
+    const key = text ? label(text) : null;
     const t0 = performance.now();
     const add = () => {
+      if (key === null) return;
       const t = totals.get(key) ?? { n: 0, ms: 0 };
       t.n++;
       t.ms += performance.now() - t0;
       totals.set(key, t);
     };
-    r.then(add, add);
+    // The pool's one-shot queries use the callback form.
+    const last = args.length - 1;
+    if (key !== null && typeof args[last] === 'function') {
+      const cb = args[last] as (...a: unknown[]) => unknown;
+      args[last] = (...a: unknown[]) => {
+        add();
+        return cb(...a);
+      };
+    }
+    const r = original.apply(this, args);
+    if (key !== null && r instanceof Promise) r.then(add, add);
     return r;
   };
   const waits = new Map<string, number>();
