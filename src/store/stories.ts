@@ -1,5 +1,6 @@
 import { NEAREST_PER_SIDE, type StoryMember, type StoryMembership } from '../stories/assign.ts';
 import { BANDS } from '../stories/minhash.ts';
+import { decodeFeatureVector, type FeatureVector } from '../stories/features.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -57,19 +58,18 @@ cross join lateral (select * from story_members m where m.entry_id = c.entry_id 
 const FEATURES_OF = `select entry_id, features from story_members where entry_id = any($1::bigint[])`;
 
 /**
- * Features text of entries read as candidates, by entry id, with its hash (PostgreSQL's hashtext):
- * an entry's features never change after insert, and the hash tells apart the same id in another
- * database (tests, benches) or reused after a restore. A cold round reads each entry of the window
- * as a candidate dozens of times (up to 64 candidates per new entry); with the cache its features
- * text never crosses the wire back (entries this process stored: kept at insert) or does once
- * (entries another process stored). Bounded, oldest first out: the 72 h window of 1,000 feeds × 20
- * items a day is ~60,000 entries. The text (~170 bytes of heap), not the decoded vector: two typed
- * arrays per entry took ~1.2 KB of RSS each (+60 MB in a cold round) to save a decode of ~1 µs.
+ * Decoded features of entries read as candidates, by entry id, with the hash of the stored text
+ * (PostgreSQL's hashtext): an entry's features never change after insert, and the hash tells apart
+ * the same id in another database (tests, benches) or reused after a restore. A cold round reads
+ * each entry of the window as a candidate dozens of times (up to 64 candidates per new entry); with
+ * the cache its features text never crosses the wire back (entries this process stored: their
+ * vectors are kept at insert) or does once (entries another process stored). Bounded, oldest first out: the
+ * 72 h window of 1,000 feeds × 20 items a day is ~60,000 entries (≈ 300 bytes each decoded).
  */
 const FEATURE_CACHE_SIZE = 60_000;
-const featureCache = new Map<number, { hash: number; features: string }>();
+const featureCache = new Map<number, { hash: number; features: FeatureVector }>();
 
-function cacheFeatures(entryId: number, hash: number, features: string): void {
+function cacheFeatures(entryId: number, hash: number, features: FeatureVector): void {
   featureCache.delete(entryId);
   featureCache.set(entryId, { hash, features });
   if (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value!);
@@ -100,7 +100,7 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     FIND_CANDIDATES,
     [keys, ats, windowSeconds, NEAREST_PER_SIDE],
   );
-  const features = new Map<number, string>();
+  const features = new Map<number, FeatureVector>();
   const missing: number[] = [];
   for (const row of r.rows) {
     const id = Number(row.entry_id);
@@ -112,8 +112,9 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     const hashes = new Map(r.rows.map((row) => [Number(row.entry_id), row.features_hash]));
     for (const row of (await tx.query<{ entry_id: number; features: string }>(FEATURES_OF, [missing])).rows) {
       const id = Number(row.entry_id);
-      features.set(id, row.features);
-      cacheFeatures(id, hashes.get(id)!, row.features);
+      const decoded = decodeFeatureVector(row.features);
+      features.set(id, decoded);
+      cacheFeatures(id, hashes.get(id)!, decoded);
     }
   }
   return r.rows.flatMap((row) => {
@@ -186,10 +187,13 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     spans.map((sp) => sp.lastAt),
     BANDS,
   ]);
-  // New entries are the next ones' candidates: keep their features (if this transaction
+  // New entries are the next ones' candidates: keep their decoded features (if this transaction
   // rolls back, their ids are never reused by PostgreSQL's sequence, and the hash guards the rest).
-  const texts = new Map(members.map((m) => [m.entryId, m.features]));
-  for (const row of r.rows) cacheFeatures(Number(row.entry_id), row.features_hash, texts.get(Number(row.entry_id))!);
+  const vectors = new Map(members.map((m) => [m.entryId, m.vector]));
+  for (const row of r.rows) {
+    const vector = vectors.get(Number(row.entry_id));
+    if (vector) cacheFeatures(Number(row.entry_id), row.features_hash, vector);
+  }
 }
 
 const MERGE_STORIES = `

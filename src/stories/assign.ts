@@ -43,8 +43,8 @@ export interface StoryMember {
   lang: string;
   at: number;
   /**
-   * Features as the store keeps them (encodeFeatures's text): decoded only when the member is
-   * compared (a decoded vector is accepted too).
+   * Features as the store keeps them (encodeFeatures's text, decoded only when the member is
+   * compared), or already decoded (the store keeps decoded features of entries it read before).
    */
   features: string | FeatureVector;
   /** The band keys through which it was found. */
@@ -59,6 +59,8 @@ export interface StoryMembership {
   at: number;
   /** encodeFeatures's text. */
   features: string;
+  /** The same features decoded, when at hand (the store keeps them for later look-ups). */
+  vector?: FeatureVector;
   bandKeys: number[];
 }
 
@@ -169,7 +171,7 @@ export function assignStories(
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
     const known: Known = { entryId: e.entryId, storyId, at: e.at, doc, comparedWith: 0 };
     for (const key of probe.bandKeys) put(key, known);
-    members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys });
+    members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), vector: probe.vector, bandKeys: probe.bandKeys });
   });
 
   // Entries of this batch may have joined a story that a later entry merged away.

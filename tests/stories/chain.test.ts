@@ -6,7 +6,7 @@ import { ingestItems } from '../../src/store/ingest.ts';
 import { CHAIN } from './bridge.ts';
 import { NEAREST_PER_SIDE, storyProbe, type NewStoryEntry } from '../../src/stories/assign.ts';
 import { findStoryCandidates } from '../../src/store/stories.ts';
-import { encodeFeatures } from '../../src/stories/features.ts';
+import { decodeFeatureVector, encodeFeatures } from '../../src/stories/features.ts';
 
 /** Merges that chain (R into Q, then Q into P) through the real ingest, and what readers then see. */
 describe(`a chain of story merges (${backendName})`, () => {
@@ -140,11 +140,11 @@ describe(`a chain of story merges (${backendName})`, () => {
     const find = () => findStoryCandidates(t.db, [{ lang: probe.lang, at, bandKeys: probe.bandKeys }], 72 * 3600);
     const first = await find();
     expect(first.map((c) => c.entryId)).toEqual([1]);
-    expect(first[0]!.features).toEqual((await t.db.query<{ features: string }>('select features from story_members')).rows[0]!.features);
+    expect(first[0]!.features).toEqual(decodeFeatureVector((await t.db.query<{ features: string }>('select features from story_members')).rows[0]!.features));
     const other = encodeFeatures(storyProbe({ entryId: 1, at, title: 'Dockers of Valdera strike', summary: 'Work stopped on Tuesday.', language: 'en' }).features);
     await t.db.query('update story_members set features = $1 where entry_id = 1', [other]);
     const second = await find();
-    expect(second[0]!.features).toEqual(other);
+    expect(second[0]!.features).toEqual(decodeFeatureVector(other));
     expect(second[0]!.features).not.toEqual(first[0]!.features);
   });
 });
