@@ -18,6 +18,12 @@ export interface ClaimOptions {
   excludeIds?: number[] | undefined;
 }
 
+/** The database's current time (the clock of last_fetched_at and leases). */
+export async function databaseNow(q: Queryable): Promise<Date> {
+  const r = await q.query<{ now: Date | string }>(`select now() as now`);
+  return new Date(r.rows[0]!.now);
+}
+
 /** Claims due feeds; concurrent claimers skip each other's rows instead of waiting (SKIP LOCKED). */
 export async function claimDueFeeds(q: Queryable, o: ClaimOptions): Promise<FeedRow[]> {
   const r = await q.query<FeedRow>(

@@ -1,3 +1,4 @@
+import { databaseNow } from '../store/feed-polling.ts';
 import { runPolls, type PollSettings, type PollTotals } from './poll-run.ts';
 import type { FeedPollSummary, PollDeps } from './poll-feed.ts';
 
@@ -21,7 +22,9 @@ export interface PollOnceOptions {
 export async function pollOnce(p: Poller, opts: PollOnceOptions): Promise<PollTotals> {
   return runPolls(p.pollDeps, {
     ...p.pollSettings,
-    notFetchedSince: opts.all ? new Date() : null,
+    // The database's clock, which stamps last_fetched_at: a feed polled in this run is then never
+    // "not fetched since" its start, whatever the two clocks say.
+    notFetchedSince: opts.all ? await databaseNow(p.pollDeps.db) : null,
     onFeed: opts.onFeed,
     shouldStop: opts.shouldStop,
     claimRetryMs: opts.databaseWaitMs,

@@ -3,9 +3,10 @@ import { createTestDb, backendName, type TestDb } from '../helpers/db.ts';
 import { SAMPLE_RSS, startFaultServer, type FaultServer } from '../helpers/fault-server.ts';
 import { testRuntime } from '../helpers/runtime.ts';
 import { insertFeeds } from '../../src/store/feeds.ts';
-import { refreshFeed } from '../../src/worker/poll-once.ts';
+import { pollOnce, refreshFeed } from '../../src/worker/poll-once.ts';
 import { runPolls } from '../../src/worker/poll-run.ts';
 import type { Runtime } from '../../src/runtime.ts';
+import type { Db } from '../../src/store/db.ts';
 
 /** One run polls each feed once, and its totals count each feed once (issue 10 bug). */
 describe(`one poll per feed per run (${backendName})`, () => {
@@ -27,7 +28,7 @@ describe(`one poll per feed per run (${backendName})`, () => {
       res.writeHead(200, { 'content-type': 'application/rss+xml' });
       res.end(rss('refresh', version));
     });
-    for (const path of ['/a.xml', '/b.xml', '/c.xml']) {
+    for (const path of ['/a.xml', '/b.xml', '/c.xml', ...Array.from({ length: 12 }, (_, i) => `/many/${i}.xml`)]) {
       server.route(path, (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/rss+xml' });
         res.end(SAMPLE_RSS);
@@ -52,6 +53,32 @@ describe(`one poll per feed per run (${backendName})`, () => {
       expect(server.count('/refresh.xml')).toBe(1);
       expect(result?.outcome).toBe('ok');
       expect(result!.inserted).toBe(1);
+    }
+  });
+
+  it('`poll --once --all` polls each feed once, its claims never listing the feeds already polled', async () => {
+    // Every claim used to send the ids of every feed polled so far in the run: quadratic over a
+    // 10,000-feed round. The claim's own condition (fetched since the run's start, by the database's
+    // clock) leaves polled feeds out.
+    const claimsExcluding: unknown[] = [];
+    const spy: Db = Object.create(t.db);
+    spy.query = ((sql: string, params?: unknown[]) => {
+      if (sql.includes('for update skip locked')) claimsExcluding.push(params?.[5]);
+      return t.db.query(sql, params);
+    }) as Db['query'];
+    const many = await insertFeeds(t.db, Array.from({ length: 12 }, (_, i) => ({ url: server.url(`/many/${i}.xml`) })));
+    await t.db.query(`update feeds set enabled = false where not (id = any($1::int[]))`, [many.map((f) => f.id)]);
+    const small = await testRuntime(spy, { POLL_BATCH_SIZE: '2', FETCH_CONCURRENCY: '2' });
+    try {
+      server.resetRequests();
+      const totals = await pollOnce(small, { all: true });
+      for (let i = 0; i < 12; i++) expect(server.count(`/many/${i}.xml`)).toBe(1);
+      expect(totals.feeds).toBe(12);
+      expect(claimsExcluding.length).toBeGreaterThan(3);
+      for (const ids of claimsExcluding) expect(ids).toEqual([]);
+    } finally {
+      await small.close();
+      await t.db.query(`update feeds set enabled = true`);
     }
   });
 
