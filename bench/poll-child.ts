@@ -12,6 +12,7 @@ import { startSqlTimes } from './sql-times.ts';
  * its CPU seconds and peak RSS are the poller's own. The database comes from the environment
  * (DATABASE_URL, or DATA_DIR for the embedded back end); feeds in argv[2] (JSON) are registered
  * first, set-based and outside the measurement (already-registered ones are skipped).
+ * BENCH_STORIES=off runs it with story assignment off (bench only, no product setting).
  */
 
 const feeds = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as NewFeed[];
@@ -20,6 +21,8 @@ const rt = await createRuntime(config);
 try {
   await migrate(rt.db);
   await insertFeeds(rt.db, feeds);
+  // BENCH_STORIES=off: the same round with no story assignment, to measure what stories cost.
+  if (process.env.BENCH_STORIES === 'off') rt.pollDeps.assignStories = false;
   const stopSqlTimes = process.env.BENCH_SQL_TIMES ? startSqlTimes(process.env.BENCH_SQL_TIMES, process.env.DATABASE_URL) : null;
   const { result: totals, wallMs, usage } = await measured(() => pollOnce(rt, { all: true }));
   await stopSqlTimes?.();

@@ -4,7 +4,9 @@
  *   npm run bench:stories                 (embedded PGlite: the process's CPU includes the database)
  *   DATABASE_URL=postgres://… npm run bench:stories   (server: this process's CPU plus its backend's)
  * Options (env): FEEDS (40), ITEMS per feed (50), ROUNDS (3), WORKLOAD (news or recurring; both), PIPELINE (1: also the pipeline scope),
- * BATCH: feeds stored per transaction (8, as the worker's group commit does; 1 = a feed at a time).
+ * BATCH: feeds stored per transaction (8, as the worker's group commit does; 1 = a feed at a time),
+ * WINDOW_FILL: background entries already in the story window before the measured ingest (0; the
+ * real cold round of 1,000 feeds has ~47,500: WINDOW_FILL=45000 crowds most band keys as it does).
  *
  * Two workloads. "news": headline 10 and lead 40 words drawn Zipf-like from 30,000 words per
  * language (en/it/fr/ar scripts, the 100 commonest left out as stop words), publication times
@@ -27,11 +29,16 @@ import { ingestPolls } from '../src/store/ingest.ts';
 import type { NormalisedItem } from '../src/parse/types.ts';
 import { parseFeed } from '../src/parse/index.ts';
 import { decodeFeedBytes } from '../src/fetch/charset.ts';
+import { insertEntries } from '../src/store/entries.ts';
+import { insertStoryMembers } from '../src/store/stories.ts';
+import { storyProbe } from '../src/stories/assign.ts';
+import { encodeFeatures } from '../src/stories/features.ts';
 
 const FEEDS = Number(process.env.FEEDS ?? 40);
 const ITEMS = Number(process.env.ITEMS ?? 50);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BATCH = Number(process.env.BATCH ?? 8);
+const WINDOW_FILL = Number(process.env.WINDOW_FILL ?? 0);
 const NOW = new Date('2026-11-28T00:00:00Z');
 const LANGS = ['en', 'it', 'fr', 'ar'];
 
@@ -142,12 +149,50 @@ async function itemsOf(source: Source, docs: Workload, f: number): Promise<Norma
   return (await parseFeed(text, { baseUrl: `https://f${f}.example/feed` })).items;
 }
 
+/**
+ * WINDOW_FILL background reports of the "news" kind (same vocabularies, so they share band keys with
+ * the measured items), over the same 72 h, stored before the measurement: entries with headline and
+ * lead, each its own story with its features and band buckets, as if ingested with stories on (the
+ * bulk path, since ingesting them one poll at a time would take minutes per run).
+ */
+async function fillWindow(db: Db, count: number): Promise<void> {
+  const saved = seed;
+  seed = 4242;
+  const CHUNK = 5_000;
+  for (let from = 0; from < count; from += CHUNK) {
+    const fill = Array.from({ length: Math.min(CHUNK, count - from) }, (_, i) => {
+      const lang = LANGS[(from + i) % LANGS.length]!;
+      return { lang, title: words(lang, 10), summary: words(lang, 40), at: Math.floor(NOW.getTime() - random() * 72 * 3_600_000) };
+    });
+    await db.transaction(async (tx) => {
+      const ids = await insertEntries(
+        tx,
+        fill.map((f, i) => ({
+          dedupeKey: `https://fill.example/${from + i}`, canonicalUrl: `https://fill.example/${from + i}`, url: `https://fill.example/${from + i}`,
+          title: f.title, author: null, summary: f.summary, contentHtml: null, publishedAt: new Date(f.at).toISOString(), updatedAt: null,
+          categories: [], enclosures: [], language: f.lang, contentHash: `fill${from + i}`,
+        })),
+        NOW,
+      );
+      const members = fill.map((f, i) => {
+        const entryId = ids.get(`https://fill.example/${from + i}`)!;
+        const probe = storyProbe({ entryId, at: f.at, title: f.title, summary: f.summary, language: f.lang });
+        return { entryId, storyId: entryId, lang: probe.lang, at: f.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys };
+      });
+      await insertStoryMembers(tx, members, members.map((m) => ({ id: m.entryId, firstAt: m.at, lastAt: m.at })));
+    });
+  }
+  await db.query('analyze');
+  seed = saved;
+}
+
 async function run(docs: Workload, stories: boolean, source: Source = { kind: 'items' }): Promise<number> {
   const bench = await createBenchDatabase(process.env.DATABASE_URL);
   // One connection on the server, so its backend's CPU is all the database did for this run.
   const db: Db = bench.kind === 'postgres' ? openPostgres(bench.env.DATABASE_URL!, 1, () => undefined) : await bench.open();
   try {
     await migrate(db);
+    if (WINDOW_FILL > 0) await fillWindow(db, WINDOW_FILL);
     const feeds = await insertFeeds(
       db,
       docs.map((d, f) => ({ url: `https://f${f}.example/feed`, language: d.lang })),
@@ -174,7 +219,7 @@ async function run(docs: Workload, stories: boolean, source: Source = { kind: 'i
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const backend = process.env.DATABASE_URL ? 'server (client + backend CPU)' : 'embedded (process CPU, database included)';
-console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, ${BATCH} feeds per transaction, median of ${ROUNDS} runs each`);
+console.log(`Stories ingest cost, ${backend}: ${FEEDS} feeds × ${ITEMS} new items, ${BATCH} feeds per transaction, ${WINDOW_FILL} entries already in the window, median of ${ROUNDS} runs each`);
 for (const [name, make] of Object.entries(WORKLOADS).filter(([n]) => !process.env.WORKLOAD || n === process.env.WORKLOAD)) {
   const docs = make();
   const scopes: Array<[string, Source]> = [['store', { kind: 'items' }]];

@@ -4,8 +4,9 @@ import { findStoryCandidates, insertStoryMembers, lockStoryLanguages, mergeStori
 
 /**
  * Puts a batch of just-inserted entries into stories, in the ingest transaction: a per-language
- * lock, one look-up of candidates sharing a band key within the window, then at most two writes
- * (members with their stories and buckets; merges). Entries are taken in id order, which is their arrival order, so the
+ * lock, one look-up of candidates sharing a band key within the window (and one of the features of
+ * candidates this process has not kept), then at most two writes (members with their stories and
+ * buckets; merges). Entries are taken in id order, which is their arrival order, so the
  * result is deterministic and "older" means a lower id.
  */
 export async function assignEntryStories(tx: Queryable, entries: readonly NewStoryEntry[], windowSeconds: number): Promise<void> {

@@ -1,5 +1,6 @@
-import { LATEST_PER_KEY, type StoryMember, type StoryMembership } from '../stories/assign.ts';
+import { NEAREST_PER_SIDE, type StoryMember, type StoryMembership } from '../stories/assign.ts';
 import { BANDS } from '../stories/minhash.ts';
+import { decodeFeatureVector, type FeatureVector } from '../stories/features.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -33,26 +34,53 @@ export async function lockStoryLanguages(tx: Queryable, languages: readonly stri
 
 // Laterals keep the plan to index look-ups (per probed key, then per found entry) whatever the
 // statistics: a plain join let the planner cross the probes with every member first (seconds per batch).
-// Per key, the LATEST_PER_KEY entries within the window (as assign.ts's latest()): one bounded
-// backward scan of story_buckets_latest (sql/010) from the window's end.
+// Per key, the NEAREST_PER_SIDE entries before (or at) the probe's time and after it, within the
+// window (as assign.ts): two bounded scans of story_buckets_latest (sql/010) from the probe's time,
+// one backward and one forward.
 const FIND_CANDIDATES = `
-select m.entry_id, m.story_id, m.language, m.at, m.features, c.band_keys
+select m.entry_id, m.story_id, m.language, extract(epoch from m.at)::float8 * 1000 as at_ms, hashtext(m.features) as features_hash, c.band_keys
 from (
   select b.entry_id, array_agg(distinct b.band_key) as band_keys
   from (select k as band_key, to_timestamp(ms / 1000.0) as at from unnest($1::bigint[], $2::float8[]) as u(k, ms)) as q
   cross join lateral (
-    select b.entry_id, b.band_key from story_buckets b
-    where b.band_key = q.band_key
-      and b.at between q.at - make_interval(secs => $3) and q.at + make_interval(secs => $3)
-    order by b.at desc, b.entry_id desc limit $4
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at between q.at - make_interval(secs => $3) and q.at
+     order by b.at desc, b.entry_id desc limit $4)
+    union all
+    (select b.entry_id, b.band_key from story_buckets b
+     where b.band_key = q.band_key and b.at > q.at and b.at <= q.at + make_interval(secs => $3)
+     order by b.at, b.entry_id limit $4)
   ) b
   group by b.entry_id
 ) c
 cross join lateral (select * from story_members m where m.entry_id = c.entry_id limit 1) m`;
 
+const FEATURES_OF = `select entry_id, features from story_members where entry_id = any($1::bigint[])`;
+
+/**
+ * Decoded features of entries read as candidates, by entry id, with the hash of the stored text
+ * (PostgreSQL's hashtext): an entry's features never change after insert, and the hash tells apart
+ * the same id in another database (tests, benches) or reused after a restore. A cold round reads
+ * each entry of the window as a candidate dozens of times (up to 64 candidates per new entry); with
+ * the cache its features text never crosses the wire back (entries this process stored: their
+ * vectors are kept at insert) or does once (entries another process stored). Bounded, oldest first
+ * out: the 72 h window of 1,000 feeds × 20 items a day is ~60,000 entries. Memory: two typed arrays
+ * per entry, ~0.6 KB of heap and up to 1.2 KB of RSS each (a cold round's heap peak rose ~80 MB).
+ * Keeping the text instead (decoded per comparison) saved no poller CPU in the cold round.
+ */
+const FEATURE_CACHE_SIZE = 60_000;
+const featureCache = new Map<number, { hash: number; features: FeatureVector }>();
+
+function cacheFeatures(entryId: number, hash: number, features: FeatureVector): void {
+  featureCache.delete(entryId);
+  featureCache.set(entryId, { hash, features });
+  if (featureCache.size > FEATURE_CACHE_SIZE) featureCache.delete(featureCache.keys().next().value!);
+}
+
 /**
  * Stored entries sharing a band key with a probe within the window of its time. Band keys are
- * hashed with the language, so one language never finds another's entries.
+ * hashed with the language, so one language never finds another's entries. Their story ids are
+ * read every time (merges change them); their features only when not cached (a second statement).
  */
 export async function findStoryCandidates(tx: Queryable, probes: readonly StoryProbeRow[], windowSeconds: number): Promise<StoryMember[]> {
   const seen = new Map<number, number[]>();
@@ -70,19 +98,44 @@ export async function findStoryCandidates(tx: Queryable, probes: readonly StoryP
     }
   }
   if (keys.length === 0) return [];
-  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at: Date | string; features: string; band_keys: Array<number | string> }>(
+  const r = await tx.query<{ entry_id: number; story_id: number; language: string; at_ms: number; features_hash: number; band_keys: Array<number | string> }>(
     FIND_CANDIDATES,
-    [keys, ats, windowSeconds, LATEST_PER_KEY],
+    [keys, ats, windowSeconds, NEAREST_PER_SIDE],
   );
-  return r.rows.map((row) => ({
-    entryId: Number(row.entry_id),
-    storyId: Number(row.story_id),
-    lang: row.language,
-    at: new Date(row.at).getTime(),
-    features: row.features, // decoded when compared (decodeFeatureVector)
-    // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
-    bandKeys: row.band_keys.map(Number),
-  }));
+  const features = new Map<number, FeatureVector>();
+  const missing: number[] = [];
+  for (const row of r.rows) {
+    const id = Number(row.entry_id);
+    const cached = featureCache.get(id);
+    if (cached && cached.hash === row.features_hash) features.set(id, cached.features);
+    else missing.push(id);
+  }
+  if (missing.length > 0) {
+    const hashes = new Map(r.rows.map((row) => [Number(row.entry_id), row.features_hash]));
+    for (const row of (await tx.query<{ entry_id: number; features: string }>(FEATURES_OF, [missing])).rows) {
+      const id = Number(row.entry_id);
+      const decoded = decodeFeatureVector(row.features);
+      features.set(id, decoded);
+      cacheFeatures(id, hashes.get(id)!, decoded);
+    }
+  }
+  return r.rows.flatMap((row) => {
+    const id = Number(row.entry_id);
+    const f = features.get(id);
+    // Deleted between the two statements (retention): no longer a candidate.
+    if (f === undefined) return [];
+    return [{
+      entryId: id,
+      storyId: Number(row.story_id),
+      lang: row.language,
+      // Epoch ms (float8): a cold round reads ~1.5 million candidate rows, and timestamptz text is
+      // parsed into a Date per row.
+      at: Math.round(row.at_ms),
+      features: f,
+      // int8[] comes back as strings from pg (only scalar int8 is parsed as a number).
+      bandKeys: row.band_keys.map(Number),
+    }];
+  });
 }
 
 export interface StorySpan {
@@ -103,11 +156,14 @@ with spans as (
 ), members as (
   insert into story_members (entry_id, story_id, language, at, features)
   select e, s, l, to_timestamp(ms / 1000.0), f from unnest($1::bigint[], $2::bigint[], $3::text[], $4::float8[], $5::text[]) as u(e, s, l, ms, f)
+  returning entry_id, hashtext(features) as features_hash
+), buckets as (
+  insert into story_buckets (band_key, at, entry_id)
+  select k.band_key, to_timestamp(($4::float8[])[(k.n - 1) / $10 + 1] / 1000.0), ($1::bigint[])[(k.n - 1) / $10 + 1]
+  from unnest($6::bigint[]) with ordinality as k(band_key, n)
+  where k.band_key is not null
 )
-insert into story_buckets (band_key, at, entry_id)
-select k.band_key, to_timestamp(($4::float8[])[(k.n - 1) / $10 + 1] / 1000.0), ($1::bigint[])[(k.n - 1) / $10 + 1]
-from unnest($6::bigint[]) with ordinality as k(band_key, n)
-where k.band_key is not null`;
+select entry_id, features_hash from members`;
 
 /**
  * Records new entries' stories, features and band buckets, and creates their stories or widens
@@ -121,7 +177,7 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     else if (m.bandKeys.length === 0) for (let b = 0; b < BANDS; b++) bucketKeys.push(null);
     else throw new Error(`entry ${m.entryId} has ${m.bandKeys.length} band keys, not ${BANDS}`);
   }
-  await tx.query(INSERT_MEMBERS, [
+  const r = await tx.query<{ entry_id: number; features_hash: number }>(INSERT_MEMBERS, [
     members.map((m) => m.entryId),
     members.map((m) => m.storyId),
     members.map((m) => m.lang),
@@ -133,6 +189,13 @@ export async function insertStoryMembers(tx: Queryable, members: readonly StoryM
     spans.map((sp) => sp.lastAt),
     BANDS,
   ]);
+  // New entries are the next ones' candidates: keep their decoded features (if this transaction
+  // rolls back, their ids are never reused by PostgreSQL's sequence, and the hash guards the rest).
+  const vectors = new Map(members.map((m) => [m.entryId, m.vector]));
+  for (const row of r.rows) {
+    const vector = vectors.get(Number(row.entry_id));
+    if (vector) cacheFeatures(Number(row.entry_id), row.features_hash, vector);
+  }
 }
 
 const MERGE_STORIES = `

@@ -16,16 +16,19 @@ import { sameEvent, type MatchRules } from './match.ts';
 export const DEFAULT_STORY_WINDOW_SECONDS = 72 * 3600;
 
 /**
- * Per band key, an entry is compared with at most this many entries: the latest within its window
- * (up to the window's end). A key shared by hundreds of entries in the window is a common word (a
- * daily "weather update", a name in every headline of the week); without a cap every new entry
- * would be read back and compared with all of them, and ingest would grow with the square of such
- * entries. Reports of one event come close together and share several keys, and a new entry is
- * mostly the latest of its window, so the latest are the ones that matter. The store applies the
- * same cap when it reads candidates (one backward index scan per key, stories.ts), so a batch and
- * one-by-one arrival decide alike.
+ * Per band key, an entry is compared with at most this many entries on each side of its time: the
+ * nearest before it (or at the same time) and the nearest after it, within the window. A key shared
+ * by hundreds of entries in the window is a common word (a daily "weather update", a name in every
+ * headline of the week); without a cap every new entry would be read back and compared with all of
+ * them, and ingest would grow with the square of such entries. Reports of one event come close
+ * together and share several keys, so the nearest in time are the ones that matter. (The cap was
+ * "the 8 latest of the window": in a cold round, where ~47,500 reports of the last 72 h arrive in
+ * any time order, those are the newest reports of the window, hours or days away from most entries,
+ * and pairwise recall in a crowded window fell to 0.03, tests/stories/crowded.test.ts.) The store
+ * applies the same cap when it reads candidates (two bounded index scans per key, stories.ts), so a
+ * batch and one-by-one arrival decide alike.
  */
-export const LATEST_PER_KEY = 8;
+export const NEAREST_PER_SIDE = 4;
 
 export interface NewStoryEntry extends StoryText {
   entryId: number;
@@ -40,10 +43,10 @@ export interface StoryMember {
   lang: string;
   at: number;
   /**
-   * Features as the store keeps them (encodeFeatures's text): decoded only when the member is
-   * compared (a batch reads back thousands of candidates; many are never compared).
+   * Features as the store keeps them (encodeFeatures's text, decoded only when the member is
+   * compared), or already decoded (the store keeps decoded features of entries it read before).
    */
-  features: string;
+  features: string | FeatureVector;
   /** The band keys through which it was found. */
   bandKeys: readonly number[];
 }
@@ -56,6 +59,8 @@ export interface StoryMembership {
   at: number;
   /** encodeFeatures's text. */
   features: string;
+  /** The same features decoded, when at hand (the store keeps them for later look-ups). */
+  vector?: FeatureVector;
   bandKeys: number[];
 }
 
@@ -126,7 +131,7 @@ export function assignStories(
       at: c.at,
       comparedWith: 0,
       get doc() {
-        return (doc ??= { lang: c.lang, at: c.at, features: decodeFeatureVector(c.features) });
+        return (doc ??= { lang: c.lang, at: c.at, features: typeof c.features === 'string' ? decodeFeatureVector(c.features) : c.features });
       },
     };
     for (const key of c.bandKeys) put(key, known);
@@ -148,9 +153,13 @@ export function assignStories(
     for (const key of probe.bandKeys) {
       const list = buckets.get(key);
       if (!list) continue;
-      // The LATEST_PER_KEY entries of the bucket at or before the window's end, as the store reads them.
-      const end = bisect(list, e.at + rules.windowMs, Number.MAX_SAFE_INTEGER);
-      for (let i = Math.max(0, end - LATEST_PER_KEY); i < end; i++) {
+      // The NEAREST_PER_SIDE entries of the bucket before (or at) its time and after it, within the
+      // window, as the store reads them.
+      const start = bisect(list, e.at - rules.windowMs, -Infinity);
+      const middle = bisect(list, e.at, Infinity);
+      const end = bisect(list, e.at + rules.windowMs, Infinity);
+      const last = Math.min(end, middle + NEAREST_PER_SIDE);
+      for (let i = Math.max(start, middle - NEAREST_PER_SIDE); i < last; i++) {
         const k = list[i]!;
         // Found through several keys: compared once.
         if (k.comparedWith === e.entryId) continue;
@@ -162,7 +171,7 @@ export function assignStories(
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
     const known: Known = { entryId: e.entryId, storyId, at: e.at, doc, comparedWith: 0 };
     for (const key of probe.bandKeys) put(key, known);
-    members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys });
+    members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), vector: probe.vector, bandKeys: probe.bandKeys });
   });
 
   // Entries of this batch may have joined a story that a later entry merged away.

@@ -31,6 +31,8 @@ export interface PollDeps {
   giveUpDays: number;
   retentionDays: number;
   storyWindowSeconds: number;
+  /** false: new entries get no story. Only bench/poll-child.ts sets it (BENCH_STORIES=off), to measure their cost. */
+  assignStories?: boolean;
   now(): Date;
   random(): number;
   /**
@@ -152,7 +154,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
     const outcome = await writes.items({
       feed: { id: feed.id, language: feed.language ?? language },
       items: parsed.items,
-      ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds },
+      ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds, assignStories: d.assignStories },
       poll: {
         id: feed.id, owner: d.owner, status: res.status, etag: res.etag, lastModified: res.lastModified, bodyHash,
         title: parsed.feed.title, siteUrl: parsed.feed.link, language, intervalSeconds: interval, nextPollAt,
