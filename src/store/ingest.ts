@@ -37,7 +37,7 @@ export interface IngestOptions {
   retentionDays: number;
   /** Reports of one event published within this many seconds can join one story (STORY_WINDOW). */
   storyWindowSeconds?: number;
-  /** false: new entries get no story (each reads as a story of its own). Only bench/stories-ingest.ts sets it, to measure their cost. */
+  /** false: new entries get no story (each reads as a story of its own). Only the benches set it (bench/stories-ingest.ts, and bench/poll-child.ts with BENCH_STORIES=off), to measure their cost. */
   assignStories?: boolean;
 }
 
