@@ -253,6 +253,12 @@ async function pollingPhases(opts: Options, results: BenchResults, save: () => v
       log(`polling ${label}: 10% of feeds gained 5 items`);
       results.polling.push(await pollRound(`10% +5 ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
       save();
+      // Every feed changed, by one item: publishers without validators, or whose document changes
+      // at each request. Most of each document is the items stored at the last poll.
+      farm.advanceRound(1, 1);
+      log(`polling ${label}: every feed gained 1 item`);
+      results.polling.push(await pollRound(`all +1 ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
+      save();
     } catch (err) {
       results.errors.push({ phase: `polling ${label}`, message: err instanceof Error ? err.message : String(err) });
       log(`polling ${label} failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -65,7 +65,7 @@ function check(id: string, name: string, measured: number, op: Op, target: numbe
 }
 
 const count = (v: number) => v.toLocaleString('en-US');
-const phaseKind = (p: PollPhase) => p.name.split(' ')[0]; // 'cold' | 'warm' | '10%'
+const phaseKind = (p: PollPhase) => p.name.split(' ')[0]; // 'cold' | 'warm' | '10%' | 'all'
 
 function pollingChecks(polling: PollPhase[]): TargetCheck[] {
   const out: TargetCheck[] = [];

@@ -26,13 +26,26 @@ export function itemKey(item: NormalisedItem): string {
  * Item keys for one document in order. A key repeated in the document (a recycled guid, two items
  * with one link) stays with its first item; later ones get `key#2`, `key#3`, … so each still becomes
  * its own item, as Miniflux does. Hex keys never contain '#', so these cannot collide with real ones.
+ * `taken`: keys held by items of the document that are not in `items` (unchanged since the last
+ * poll, not normalised again).
  */
-export function assignItemKeys(items: readonly NormalisedItem[]): string[] {
-  const seen = new Map<string, number>();
+export function assignItemKeys(items: readonly NormalisedItem[], taken: Iterable<{ keyPrefix: string; n: number }> = []): string[] {
+  // By the key's first 12 hex digits: the `taken` keys of items not normalised again are kept that
+  // short (item-digests.ts). They take their numbers first; the others get the next free ones.
+  const used = new Map<string, Set<number>>();
+  const use = (prefix: string, n: number) => {
+    const set = used.get(prefix);
+    if (set) set.add(n);
+    else used.set(prefix, new Set([n]));
+  };
+  for (const t of taken) use(t.keyPrefix, t.n);
   return items.map((item) => {
     const key = itemKey(item);
-    const n = (seen.get(key) ?? 0) + 1;
-    seen.set(key, n);
+    const prefix = key.slice(0, 12);
+    const set = used.get(prefix);
+    let n = 1;
+    while (set?.has(n)) n++;
+    use(prefix, n);
     return n === 1 ? key : `${key}#${n}`;
   });
 }

@@ -10,17 +10,22 @@ import { FeedParseError, type ParsedFeed } from './types.ts';
 import { repairXml } from './xml-repair.ts';
 
 export { FeedParseError } from './types.ts';
-export type { Enclosure, FeedFormat, FeedMeta, NormalisedItem, ParsedFeed } from './types.ts';
+export type { Enclosure, FeedFormat, FeedMeta, NormalisedItem, ParsedFeed, UnchangedItem } from './types.ts';
 
 export interface ParseOptions {
   /** The URL the document was fetched from: relative links resolve against it. */
   baseUrl: string | null;
+  /**
+   * The poller's: digests of the items of the feed's last stored document (empty for a feed never
+   * stored). Items with a known digest are not normalised again (normaliseFeed).
+   */
+  knownItems?: readonly string[] | undefined;
 }
 
 export async function parseFeed(text: string, opts: ParseOptions): Promise<ParsedFeed> {
   try {
     const raw = await parseRaw(text.replace(/^\uFEFF+/, ''), opts.baseUrl);
-    return normaliseFeed(raw, opts.baseUrl);
+    return normaliseFeed(raw, opts.baseUrl, opts.knownItems ? new Set(opts.knownItems) : undefined);
   } catch (err) {
     if (err instanceof FeedParseError) throw err;
     // sax/xml2js messages ("Unexpected close tag\nLine: 3\nColumn: 7\nChar: >") are useful as they are.

@@ -9,6 +9,7 @@ import { repairDoubleEncoding } from './mojibake.ts';
 import { collapseWhitespace, hasMarkup, htmlToText, nonEmpty, textToHtml, truncateOnWord } from './text.ts';
 import type { Enclosure, FeedFormat, NormalisedItem, ParsedFeed } from './types.ts';
 import { resolveBase, resolveWebUrl } from './url.ts';
+import { rawItemDigest } from './raw-digest.ts';
 
 /** A text construct as the document gave it: `html` is decoded and stripped, `text` is taken as is. */
 export interface RawText {
@@ -61,19 +62,37 @@ export interface RawFeed {
 
 export const SUMMARY_MAX_CHARS = 1000;
 
-export function normaliseFeed(raw: RawFeed, baseUrl: string | null): ParsedFeed {
+/**
+ * `known`: digests (raw-digest.ts) of the items of the feed's last stored document. Given, every
+ * item is fingerprinted, and one whose digest is known is not normalised again: most of a changed
+ * document is the items it already had, and normalising (sanitising above all) is most of the parse
+ * cost. Its digest and date are returned instead (ParsedFeed.digests).
+ */
+export function normaliseFeed(raw: RawFeed, baseUrl: string | null, known?: ReadonlySet<string>): ParsedFeed {
   // The feed's own link is the last resort for resolving, and may itself be relative to xml:base.
   const feedLink = resolveWebUrl(raw.link, resolveBase(raw.base, baseUrl));
   const docBase = resolveBase(raw.base, baseUrl ?? feedLink);
   const seen = new Set<string>();
   const items: NormalisedItem[] = [];
+  const digests: NonNullable<ParsedFeed['digests']> = { items: [], unchanged: [] };
   for (const rawItem of raw.items) {
-    const item = normaliseItem(rawItem, resolveBase(rawItem.base, docBase));
+    const base = resolveBase(rawItem.base, docBase);
+    const digest = known ? rawItemDigest(rawItem, base) : null;
+    if (digest !== null) {
+      if (seen.has(digest)) continue; // the same raw item twice in one document
+      seen.add(digest);
+      if (known!.has(digest)) {
+        digests.unchanged.push({ digest, published: parseDate(rawItem.published) });
+        continue;
+      }
+    }
+    const item = normaliseItem(rawItem, base);
     if (isEmpty(item)) continue;
     const key = JSON.stringify(item);
     if (seen.has(key)) continue; // the same item twice in one document
     seen.add(key);
     items.push(item);
+    if (digest !== null) digests.items.push(digest);
   }
   return {
     format: raw.format,
@@ -85,6 +104,7 @@ export function normaliseFeed(raw: RawFeed, baseUrl: string | null): ParsedFeed 
       ...websubLinks(raw, docBase),
     },
     items,
+    ...(known ? { digests } : {}),
   };
 }
 

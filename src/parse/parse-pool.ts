@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { FeedParseError, type ParsedFeed } from './types.ts';
+import type { ParseOptions } from './index.ts';
 
 type Reply = { id: number; feed: ParsedFeed } | { id: number; error: { message: string; advertisedFeedUrl: string | null } };
 
@@ -9,7 +10,7 @@ interface Pending {
 }
 
 export interface ParsePool {
-  parse(text: string, opts: { baseUrl: string | null }): Promise<ParsedFeed>;
+  parse(text: string, opts: ParseOptions): Promise<ParsedFeed>;
   close(): Promise<void>;
 }
 
@@ -58,7 +59,7 @@ export function createParsePool(threads: number): ParsePool {
       return new Promise<ParsedFeed>((resolve, reject) => {
         t.pending.set(id, { resolve, reject });
         t.worker.ref();
-        t.worker.postMessage({ id, text, baseUrl: opts.baseUrl });
+        t.worker.postMessage({ id, text, baseUrl: opts.baseUrl, knownItems: opts.knownItems });
       });
     },
     async close() {

@@ -7,10 +7,11 @@ interface Job {
   id: number;
   text: string;
   baseUrl: string | null;
+  knownItems?: string[];
 }
 
 parentPort!.on('message', (job: Job) => {
-  parseFeed(job.text, { baseUrl: job.baseUrl }).then(
+  parseFeed(job.text, { baseUrl: job.baseUrl, knownItems: job.knownItems }).then(
     (feed) => parentPort!.postMessage({ id: job.id, feed }),
     (err: unknown) =>
       parentPort!.postMessage({

@@ -39,6 +39,19 @@ export interface ParsedFeed {
   format: FeedFormat;
   feed: FeedMeta;
   items: NormalisedItem[];
+  /**
+   * Only when parsing was given the digests of the feed's last document (ParseOptions.knownItems):
+   * the raw digest of each of `items`, in order, and the items left out because their raw form is
+   * one of the known digests (not normalised again).
+   */
+  digests?: { items: string[]; unchanged: UnchangedItem[] };
+}
+
+/** An item whose raw form (and base) is the same as in the feed's last stored document. */
+export interface UnchangedItem {
+  digest: string;
+  /** As NormalisedItem.published: the poll schedule and the retention cut-off still need it. */
+  published: string | null;
 }
 
 /** Thrown for input that is not a feed or cannot be recovered; the message is meant for users. */

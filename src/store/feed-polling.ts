@@ -24,9 +24,14 @@ export async function databaseNow(q: Queryable): Promise<Date> {
   return new Date(r.rows[0]!.now);
 }
 
+/** A claimed feed, with the record of its last stored document (src/dedupe/item-digests.ts). */
+export interface ClaimedFeed extends FeedRow {
+  item_digests?: string | null;
+}
+
 /** Claims due feeds; concurrent claimers skip each other's rows instead of waiting (SKIP LOCKED). */
-export async function claimDueFeeds(q: Queryable, o: ClaimOptions): Promise<FeedRow[]> {
-  const r = await q.query<FeedRow>(
+export async function claimDueFeeds(q: Queryable, o: ClaimOptions): Promise<ClaimedFeed[]> {
+  const r = await q.query<ClaimedFeed>(
     `with due as (
        select id from feeds
        where enabled
@@ -41,7 +46,7 @@ export async function claimDueFeeds(q: Queryable, o: ClaimOptions): Promise<Feed
      )
      update feeds as f set lease_owner = $1, lease_until = now() + make_interval(secs => $3)
      from due where f.id = due.id
-     returning ${FEED_COLUMNS}`,
+     returning ${FEED_COLUMNS}, (select d.digests from feed_item_digests d where d.feed_id = f.id) as item_digests`,
     [o.owner, o.limit, o.leaseSeconds, o.notFetchedSince, o.ids ?? null, o.excludeIds ?? []],
   );
   return r.rows;

@@ -1,6 +1,7 @@
-import type { NormalisedItem } from '../parse/types.ts';
+import type { NormalisedItem, UnchangedItem } from '../parse/types.ts';
 import { canonicalUrl, stripTrackingParams } from '../dedupe/canonical-url.ts';
 import { assignItemKeys, contentHash } from '../dedupe/identity.ts';
+import { decodeItemDigests, encodeItemDigests, keyParts, type ItemDigest } from '../dedupe/item-digests.ts';
 import type { Queryable } from './db.ts';
 import {
   findEntryIdsByDedupeKey,
@@ -31,6 +32,14 @@ export interface IngestResult {
   tombstoned: number;
 }
 
+export interface IngestOutcome extends IngestResult {
+  /**
+   * Only for a document given with digests (IngestDoc.digests): the feed's new record of stored
+   * items (item-digests.ts), to keep with the feed in the same transaction.
+   */
+  itemDigests?: string;
+}
+
 export interface IngestOptions {
   now: Date;
   /** Items published longer ago than this are not stored (retention would delete them at once). 0 = no limit. */
@@ -45,6 +54,17 @@ export interface IngestOptions {
 export interface IngestDoc {
   feed: IngestFeed;
   items: NormalisedItem[];
+  /** A poll's document parsed against the feed's last record (ParsedFeed.digests). */
+  digests?: IngestDigests | undefined;
+}
+
+export interface IngestDigests {
+  /** Raw digest of each of `items`, in order. */
+  items: readonly string[];
+  /** Items not normalised again: their raw form is in `prior`. */
+  unchanged: readonly UnchangedItem[];
+  /** The feed's record from its last stored document. */
+  prior: string | null;
 }
 
 /** One item with everything the write path derives from it. */
@@ -55,6 +75,8 @@ interface PreparedItem {
   language: string | null;
   item: NormalisedItem;
   itemKey: string;
+  /** Its raw digest, for a document given with digests. */
+  digest: string | null;
   contentHash: string;
   /** canonical URL, or `urn:tributary:<feed>:<item key>` when the item has no usable link. */
   dedupeKey: string;
@@ -89,24 +111,32 @@ export async function ingestItems(
  * (new snapshot) fetches their ids. A deadlock is not expected (inserts go in key order) but the
  * caller should still retry the transaction on 40P01/40001, as for any write.
  */
-export async function ingestPolls(tx: Queryable, docs: readonly IngestDoc[], opts: IngestOptions): Promise<IngestResult[]> {
-  const results: IngestResult[] = docs.map(() => ({ inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 }));
+export async function ingestPolls(tx: Queryable, docs: readonly IngestDoc[], opts: IngestOptions): Promise<IngestOutcome[]> {
+  const results: IngestOutcome[] = docs.map(() => ({ inserted: 0, linked: 0, updated: 0, unchanged: 0, skippedOld: 0, tombstoned: 0 }));
   const cutoff = opts.retentionDays > 0 ? opts.now.getTime() - opts.retentionDays * DAY_MS : -Infinity;
 
   const candidates: PreparedItem[] = [];
+  // Per document given with digests: the records of its items still stored (item-digests.ts).
+  const records = new Map<number, ItemDigest[]>();
   docs.forEach((d, doc) => {
     const language = d.feed.language?.trim().toLowerCase() || null;
     const storable = d.items.map(withoutNul);
-    const keys = assignItemKeys(storable);
+    const kept = d.digests ? unchangedRecords(d.digests, cutoff, results[doc]!) : [];
+    if (d.digests) records.set(doc, kept);
+    const keys = assignItemKeys(storable, kept);
     storable.forEach((item, i) => {
       if (item.published !== null && Date.parse(item.published) < cutoff) {
         results[doc]!.skippedOld++;
         return;
       }
-      candidates.push(prepare(doc, d.feed.id, language, item, keys[i]!));
+      candidates.push(prepare(doc, d.feed.id, language, item, keys[i]!, d.digests?.items[i] ?? null));
     });
   });
-  if (candidates.length === 0) return results;
+  const withDigests = () => {
+    for (const [doc, kept] of records) results[doc]!.itemDigests = encodeItemDigests(kept);
+    return results;
+  };
+  if (candidates.length === 0) return withDigests();
 
   const known = await findSources(tx, candidates);
   // A tombstone is written when its item's source is deleted, so only unknown keys can have one:
@@ -118,6 +148,8 @@ export async function ingestPolls(tx: Queryable, docs: readonly IngestDoc[], opt
   for (const p of candidates) {
     const id = sourceId(p.feedId, p.itemKey);
     const source = known.get(id);
+    // Every item but a tombstoned one ends with a source: recorded as stored.
+    if (p.digest !== null && !tombstoned.has(id)) records.get(p.doc)?.push({ digest: p.digest, ...keyParts(p.itemKey) });
     if (tombstoned.has(id)) results[p.doc]!.tombstoned++;
     else if (!source) fresh.push(p);
     else if (source.contentHash === p.contentHash) results[p.doc]!.unchanged++;
@@ -129,10 +161,33 @@ export async function ingestPolls(tx: Queryable, docs: readonly IngestDoc[], opt
 
   await applyEdits(tx, edited, opts.now);
   await addNewItems(tx, fresh, results, opts);
-  return results;
+  return withDigests();
 }
 
-function prepare(doc: number, feedId: number, language: string | null, item: NormalisedItem, itemKey: string): PreparedItem {
+/**
+ * Items the parser left out as unchanged since the feed's last stored document: they are stored as
+ * they are (counted unchanged, no statement), unless retention's cut-off has passed them since
+ * (counted as skipped, as a normalised item would be, and no longer recorded). Answers the records
+ * still valid, which also hold the item keys the document's other items must not take.
+ */
+function unchangedRecords(d: IngestDigests, cutoff: number, result: IngestResult): ItemDigest[] {
+  const prior = decodeItemDigests(d.prior);
+  const kept: ItemDigest[] = [];
+  for (const u of d.unchanged) {
+    const record = prior.get(u.digest);
+    // The parser was given exactly these digests; a record gone missing is a caller's bug.
+    if (!record) throw new Error(`item digest ${u.digest} is not in the feed's record`);
+    if (u.published !== null && Date.parse(u.published) < cutoff) {
+      result.skippedOld++;
+      continue;
+    }
+    result.unchanged++;
+    kept.push(record);
+  }
+  return kept;
+}
+
+function prepare(doc: number, feedId: number, language: string | null, item: NormalisedItem, itemKey: string, digest: string | null): PreparedItem {
   const canonical = item.url === null ? null : canonicalUrl(item.url);
   return {
     doc,
@@ -140,6 +195,7 @@ function prepare(doc: number, feedId: number, language: string | null, item: Nor
     language,
     item,
     itemKey,
+    digest,
     contentHash: contentHash(item),
     dedupeKey: canonical ?? `urn:tributary:${feedId}:${itemKey}`,
     canonicalUrl: canonical,

@@ -3,11 +3,14 @@ import { commitChange } from './change-seq.ts';
 import { isDbUnavailable, type Db } from './db.ts';
 import { finishPollsSuccess, lockHeldLeases, type PollSuccess } from './feed-polling.ts';
 import { retryOnConflict } from './retry-conflict.ts';
-import { ingestItems, ingestPolls, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
+import { ingestItems, ingestPolls, type IngestDigests, type IngestFeed, type IngestOptions, type IngestResult } from './ingest.ts';
+import { saveItemDigests } from './feed-item-digests.ts';
 
 export interface PolledItems {
   feed: IngestFeed;
   items: NormalisedItem[];
+  /** The document was parsed against the feed's last record (ParsedFeed.digests). */
+  digests?: IngestDigests | undefined;
   ingest: IngestOptions;
   poll: PollSuccess;
 }
@@ -38,10 +41,14 @@ export async function recordPolls(db: Db, polls: readonly PolledItems[]): Promis
           if (kept.length === 0) return polls.map(() => null);
           const now = new Date(Math.max(...kept.map((p) => p.ingest.now.getTime())));
           const results = await ingestPolls(tx, kept, { ...kept[0]!.ingest, now });
+          await saveItemDigests(tx, kept.flatMap((p, i) => {
+            const digests = results[i]!.itemDigests;
+            return digests === undefined ? [] : [{ feedId: p.feed.id, digests, prior: p.digests?.prior ?? null }];
+          }));
           const finished = await finishPollsSuccess(tx, kept.map((p) => p.poll));
           // The rows are locked since the check: a lease cannot have gone since.
           if (finished.some((ok) => !ok)) throw new Error('a locked lease was not held at finish');
-          const byPoll = new Map(kept.map((p, i) => [p, results[i]!]));
+          const byPoll = new Map(kept.map((p, i) => [p, countsOf(results[i]!)]));
           return polls.map((p) => byPoll.get(p) ?? null);
         },
         (rs) => rs.some((r) => r !== null && r.inserted + r.linked + r.updated > 0),
@@ -54,6 +61,10 @@ export async function recordPolls(db: Db, polls: readonly PolledItems[]): Promis
     for (const p of polls) one.push((await recordPolls(db, [p]))[0]!);
     return one;
   }
+}
+
+function countsOf({ inserted, linked, updated, unchanged, skippedOld, tombstoned }: IngestResult): IngestResult {
+  return { inserted, linked, updated, unchanged, skippedOld, tombstoned };
 }
 
 /** Stores one fetched poll (recordPolls of one); null when the lease was lost. */

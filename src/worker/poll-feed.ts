@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { isDbUnavailable, type Db } from '../store/db.ts';
 import type { FeedRow } from '../store/feeds.ts';
+import { decodeItemDigests } from '../dedupe/item-digests.ts';
+import type { ParseOptions } from '../parse/index.ts';
 import type { Fetcher } from '../fetch/fetcher.ts';
 import type { FetchFailed } from '../fetch/types.ts';
 import type { ParsedFeed } from '../parse/types.ts';
 import { FeedParseError } from '../parse/types.ts';
 import type { IngestResult } from '../store/ingest.ts';
 import { recordPolledItems, type PolledItems } from '../store/record-poll.ts';
-import { finishPollFailure, finishPollUnchanged, pauseHost, type PollUnchanged } from '../store/feed-polling.ts';
+import { finishPollFailure, finishPollUnchanged, pauseHost, type ClaimedFeed, type PollUnchanged } from '../store/feed-polling.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { HostGate } from './host-gate.ts';
@@ -22,7 +24,7 @@ import {
 export interface PollDeps {
   db: Db;
   fetcher: Fetcher;
-  parse(text: string, opts: { baseUrl: string | null }): Promise<ParsedFeed>;
+  parse(text: string, opts: ParseOptions): Promise<ParsedFeed>;
   gate: HostGate;
   logger: Logger;
   metrics: Metrics;
@@ -80,7 +82,7 @@ export function directWrites(db: Db): PollWrites {
 }
 
 /** Fetch → parse → store for one claimed feed. Never throws: every failure is recorded on the feed. */
-export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = directWrites(d.db)): Promise<FeedPollSummary> {
+export async function pollFeed(d: PollDeps, feed: ClaimedFeed, writes: PollWrites = directWrites(d.db)): Promise<FeedPollSummary> {
   const started = Date.now();
   const summary = (outcome: PollOutcome, r: IngestResult, extra: Partial<FeedPollSummary>): FeedPollSummary => ({
     feedId: feed.id,
@@ -134,9 +136,11 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
       return summary(held ? 'unchanged' : 'lease-lost', EMPTY, { status: res.status, nextPollAt });
     }
 
+    // Items of the last stored document whose raw form has not changed are not normalised again.
+    const priorDigests = feed.item_digests ?? null;
     let parsed: ParsedFeed;
     try {
-      parsed = await d.parse(res.text, { baseUrl: res.finalUrl });
+      parsed = await d.parse(res.text, { baseUrl: res.finalUrl, knownItems: [...decodeItemDigests(priorDigests).keys()] });
     } catch (err) {
       const message =
         err instanceof FeedParseError
@@ -145,7 +149,8 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
       return await recordFailure(d, feed, { errorKind: 'parse', status: res.status, message, retryAfterSeconds: null }, started);
     }
 
-    const rate = intervalFromPublishingRate(parsed.items.map((i) => i.published), now, d.bounds);
+    const published = [...parsed.items.map((i) => i.published), ...(parsed.digests?.unchanged ?? []).map((u) => u.published)];
+    const rate = intervalFromPublishingRate(published, now, d.bounds);
     const interval = respectPublisherHints(rate, [res.freshForSeconds, parsed.feed.ttl_seconds], d.bounds);
     const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
     const language = parsed.feed.language ?? null;
@@ -154,6 +159,7 @@ export async function pollFeed(d: PollDeps, feed: FeedRow, writes: PollWrites = 
     const outcome = await writes.items({
       feed: { id: feed.id, language: feed.language ?? language },
       items: parsed.items,
+      digests: parsed.digests && { ...parsed.digests, prior: priorDigests },
       ingest: { now, retentionDays: d.retentionDays, storyWindowSeconds: d.storyWindowSeconds, assignStories: d.assignStories },
       poll: {
         id: feed.id, owner: d.owner, status: res.status, etag: res.etag, lastModified: res.lastModified, bodyHash,

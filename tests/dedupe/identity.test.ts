@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assignItemKeys, contentHash, itemKey } from '../../src/dedupe/identity.ts';
+import { decodeItemDigests, encodeItemDigests, keyParts } from '../../src/dedupe/item-digests.ts';
 import type { NormalisedItem } from '../../src/parse/types.ts';
 import { emptyItem } from '../helpers/items.ts';
 
@@ -56,6 +57,29 @@ describe('assignItemKeys', () => {
     const items = [item({ url: 'https://e.com/a' }), item({ url: 'https://e.com/a?utm_source=x' })];
     expect(assignItemKeys(items)).toEqual(assignItemKeys(items.map((i) => ({ ...i }))));
     expect(new Set(assignItemKeys(items)).size).toBe(2);
+  });
+
+  it('leaves keys held by items not normalised again (unchanged since the last poll) to them', () => {
+    const base = sha('g:dup');
+    const held = [keyParts(base), keyParts(`${base}#3`)];
+    const items = [item({ guid: 'dup', title: 'new' }), item({ guid: 'dup', title: 'newer' }), item({ guid: 'other' })];
+    expect(assignItemKeys(items, held)).toEqual([`${base}#2`, `${base}#4`, sha('g:other')]);
+  });
+});
+
+describe('item digests', () => {
+  it('round-trips records by raw digest and reads malformed text as none', () => {
+    const records = [
+      { digest: 'a'.repeat(12), ...keyParts(sha('g:1')) },
+      { digest: 'b'.repeat(12), ...keyParts(`${sha('g:1')}#12`) },
+    ];
+    const text = encodeItemDigests(records);
+    expect(text).toHaveLength(52);
+    expect([...decodeItemDigests(text).values()]).toEqual(records);
+    expect(decodeItemDigests(text.slice(1)).size).toBe(0);
+    expect(decodeItemDigests(null).size).toBe(0);
+    // Past #255 an item is not recorded (it is normalised every time).
+    expect(encodeItemDigests([{ digest: 'c'.repeat(12), keyPrefix: 'd'.repeat(12), n: 256 }])).toBe('');
   });
 });
 
