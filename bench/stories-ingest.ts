@@ -12,7 +12,7 @@
  * language (en/it/fr/ar scripts, the 100 commonest left out as stop words), publication times
  * spread over the story window, so tokenising, band look-ups and verification do realistic work.
  * "recurring": every item of a feed titled "<feed> update <n>" (daily weather, rates, scores): the
- * worst case for band buckets, where every entry shares keys with every earlier one.
+ * worst case for band keys, where every entry shares keys with every earlier one.
  * The ratio is to the same ingest without stories measured in the same run (never an absolute).
  *
  * Two scopes, each on its own line: "store" (ingestPolls alone, items already normalised: the
@@ -152,8 +152,9 @@ async function itemsOf(source: Source, docs: Workload, f: number): Promise<Norma
 /**
  * WINDOW_FILL background reports of the "news" kind (same vocabularies, so they share band keys with
  * the measured items), over the same 72 h, stored before the measurement: entries with headline and
- * lead, each its own story with its features and band buckets, as if ingested with stories on (the
- * bulk path, since ingesting them one poll at a time would take minutes per run).
+ * lead, each its own story with its features, as if ingested with stories on (the bulk path, since
+ * ingesting them one poll at a time would take minutes per run). Written past the story index, as
+ * another process would: the measured ingest's first batch of each language loads them.
  */
 async function fillWindow(db: Db, count: number): Promise<void> {
   const saved = seed;

@@ -2,8 +2,8 @@ import type { StoryMembership } from '../stories/assign.ts';
 import type { Queryable } from './db.ts';
 
 /**
- * Writes and look-ups of story clustering state (sql/005_stories.sql). Each function is one
- * statement over whole arrays, whatever the batch size.
+ * Writes and look-ups of story clustering state (sql/005_stories.sql, sql/013_story_index.sql).
+ * Each function is one statement over whole arrays, whatever the batch size.
  */
 
 // Advisory lock class for story assignment; the second key is the language's hash.
@@ -35,8 +35,9 @@ export interface StoryIndexRows {
 
 // Times travel as epoch ms (float8); intervals are [lo, hi). Part 0: per language the highest seq,
 // by a backward scan of (language, seq). Part 1: members of other processes committed since the
-// index last read (seq above its watermark), within the intervals it holds. Part 2: every member in
-// the intervals it loads now, by (language, at). Part 3: the truncation count.
+// index last read (seq above its watermark) within the intervals it holds, then every member of the
+// intervals it loads now, by (language, at): disjoint, since a loaded interval is one not held.
+// Part 2: the truncation count (sql/013: last_value counts from 1 and is_called says it was taken).
 const READ_INDEX_ROWS = `
 with w as (select * from unnest($1::text[], $2::bigint[]) as w(l, wm))
 select 0 as part, w.l as language, null::bigint as entry_id, null::float8 as at_ms,
