@@ -31,6 +31,13 @@ import { readStoryIndexRows, type IndexInterval } from './stories.ts';
 const MAX_MEMBERS = 250_000;
 /** What a shrink keeps, so the next ones are far off. */
 const KEEP_MEMBERS = 200_000;
+/**
+ * Members older than a batch's earliest window by this many windows are dropped once they are a
+ * quarter of the index (and at least MIN_TRIM): a worker running for weeks holds its recent windows,
+ * not every day since it started. A late report of such a time loads its window again.
+ */
+const KEEP_WINDOWS_BEFORE = 2;
+const MIN_TRIM = 10_000;
 
 interface LanguageIndex {
   index: WindowIndex;
@@ -138,12 +145,17 @@ export async function syncStoryIndex(
     for (const lang of langs) {
       const l = db.language(lang);
       l.watermark = read.seqs.get(lang) ?? 0;
-      if (l.index.size > MAX_MEMBERS) shrink(l.index, entries.filter((e) => e.lang === lang).map((e) => e.at), windowMs);
+      const ats = entries.filter((e) => e.lang === lang).map((e) => e.at);
+      if (l.index.size > MAX_MEMBERS) shrink(l.index, ats, windowMs);
+      else trimOld(l.index, Math.min(...ats) - windowMs * (1 + KEEP_WINDOWS_BEFORE));
     }
+    // This batch's languages as synced: a truncate seen meanwhile by a transaction of other
+    // languages clears the map, and must not hand this batch an empty index.
+    const mine = new Map(langs.map((lang) => [lang, db.language(lang)]));
     return {
-      indexOf: (lang) => db.language(lang).index,
+      indexOf: (lang) => mine.get(lang)!.index,
       written(seqs) {
-        for (const [lang, seq] of seqs) db.language(lang).watermark = seq;
+        for (const [lang, seq] of seqs) mine.get(lang)!.watermark = seq;
       },
     };
   }
@@ -158,6 +170,13 @@ function windows(ats: readonly number[], windowMs: number): Interval[] {
     else out.push({ lo: at - windowMs, hi: at + windowMs + 1 });
   }
   return out;
+}
+
+/** Drops the members before `floor` when they are many (a rebuild: not for a few). */
+function trimOld(index: WindowIndex, floor: number): void {
+  const first = index.intervals[0];
+  if (!first || first.lo >= floor) return;
+  if (index.countBefore(floor) >= Math.max(MIN_TRIM, index.size / 4)) index.retain(floor, Infinity);
 }
 
 /** Keeps the KEEP_MEMBERS members nearest to the batch's windows (never fewer than those in them). */

@@ -178,6 +178,13 @@ export class WindowIndex {
     for (const m of kept) this.add(m.id, m.at, m.vector);
   }
 
+  /** Members with a time before `at`. */
+  countBefore(at: number): number {
+    let n = 0;
+    for (let s = 0; s < this.slots; s++) if (!this.dead[s] && this.ats[s]! < at) n++;
+    return n;
+  }
+
   /** Members' times, for choosing what to retain. */
   times(): Float64Array {
     const out = new Float64Array(this.live);
