@@ -7,12 +7,14 @@
  * BATCH: feeds stored per transaction (8, as the worker's group commit does; 1 = a feed at a time),
  * WINDOW_FILL: background entries already in the story window before the measured ingest (0; the
  * real cold round of 1,000 feeds has ~47,500: WINDOW_FILL=45000 crowds most band keys as it does).
+ * WARM_INDEX=1: the story index has loaded them before the measurement (a worker that has been
+ * running), rather than in the measured ingest's first batches (a worker just started).
  *
  * Two workloads. "news": headline 10 and lead 40 words drawn Zipf-like from 30,000 words per
  * language (en/it/fr/ar scripts, the 100 commonest left out as stop words), publication times
  * spread over the story window, so tokenising, band look-ups and verification do realistic work.
  * "recurring": every item of a feed titled "<feed> update <n>" (daily weather, rates, scores): the
- * worst case for band buckets, where every entry shares keys with every earlier one.
+ * worst case for band keys, where every entry shares keys with every earlier one.
  * The ratio is to the same ingest without stories measured in the same run (never an absolute).
  *
  * Two scopes, each on its own line: "store" (ingestPolls alone, items already normalised: the
@@ -30,7 +32,8 @@ import type { NormalisedItem } from '../src/parse/types.ts';
 import { parseFeed } from '../src/parse/index.ts';
 import { decodeFeedBytes } from '../src/fetch/charset.ts';
 import { insertEntries } from '../src/store/entries.ts';
-import { insertStoryMembers } from '../src/store/stories.ts';
+import { insertStoryMembers, lockStoryLanguages } from '../src/store/stories.ts';
+import { syncStoryIndex } from '../src/store/story-index.ts';
 import { storyProbe } from '../src/stories/assign.ts';
 import { encodeFeatures } from '../src/stories/features.ts';
 
@@ -152,8 +155,9 @@ async function itemsOf(source: Source, docs: Workload, f: number): Promise<Norma
 /**
  * WINDOW_FILL background reports of the "news" kind (same vocabularies, so they share band keys with
  * the measured items), over the same 72 h, stored before the measurement: entries with headline and
- * lead, each its own story with its features and band buckets, as if ingested with stories on (the
- * bulk path, since ingesting them one poll at a time would take minutes per run).
+ * lead, each its own story with its features, as if ingested with stories on (the bulk path, since
+ * ingesting them one poll at a time would take minutes per run). Written past the story index, as
+ * another process would: the measured ingest's first batch of each language loads them.
  */
 async function fillWindow(db: Db, count: number): Promise<void> {
   const saved = seed;
@@ -193,6 +197,11 @@ async function run(docs: Workload, stories: boolean, source: Source = { kind: 'i
   try {
     await migrate(db);
     if (WINDOW_FILL > 0) await fillWindow(db, WINDOW_FILL);
+    if (stories && process.env.WARM_INDEX === '1') {
+      // One entry time 36 h back per language: its window covers every measured item's.
+      const probes = LANGS.map((lang) => ({ lang, at: NOW.getTime() - 36 * 3_600_000 }));
+      await db.transaction((tx) => syncStoryIndex(tx, probes, 72 * 3_600_000, (langs) => lockStoryLanguages(tx, langs)));
+    }
     const feeds = await insertFeeds(
       db,
       docs.map((d, f) => ({ url: `https://f${f}.example/feed`, language: d.lang })),

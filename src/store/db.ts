@@ -16,6 +16,30 @@ export interface Queryable {
    * page with its plan settings). Resolves to the rows of the last statement.
    */
   exec(sql: string): Promise<Record<string, unknown>[]>;
+  /** Set on the handle of a Db's transaction (not on wrappers of it). */
+  readonly session?: TransactionSession;
+}
+
+/**
+ * What process memory that mirrors rows of one database (the story index, src/store/story-index.ts)
+ * needs from a transaction: which database it is, and whether what it wrote was committed.
+ */
+export interface TransactionSession {
+  /** The Db the transaction runs on: such memory is kept per Db object. */
+  readonly db: Db;
+  /** Runs `fn` once the transaction has ended (the database has answered the commit or rollback). */
+  afterEnd(fn: (committed: boolean) => void): void;
+}
+
+/** A session whose end is announced by calling the returned function. */
+function transactionSession(db: Db): { session: TransactionSession; end: (committed: boolean) => void } {
+  const hooks: Array<(committed: boolean) => void> = [];
+  return {
+    session: { db, afterEnd: (fn) => hooks.push(fn) },
+    end: (committed) => {
+      for (const fn of hooks) fn(committed);
+    },
+  };
 }
 
 export interface Db extends Queryable {
@@ -169,7 +193,7 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
     },
   });
   const base = wrap(pool);
-  return {
+  const db: Db = {
     kind: 'postgres',
     query: base.query,
     exec: base.exec,
@@ -185,11 +209,14 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
         connectionLost(err);
       };
       client.on('error', onError);
+      const { session, end } = transactionSession(db);
+      let committed = false;
       try {
-        const tx = wrap(client);
+        const tx = { ...wrap(client), session };
         await tx.query('begin');
         const result = await fn(tx);
         await tx.query('commit');
+        committed = true;
         return result;
       } catch (err) {
         if (!broken) await client.query('rollback').catch(() => undefined);
@@ -198,12 +225,14 @@ export function openPostgres(url: string, poolSize = 10, onConnectionLost?: (err
         client.removeListener('error', onError);
         // A broken client is discarded, not handed to the next caller.
         client.release(broken);
+        end(committed);
       }
     },
     async close() {
       await pool.end();
     },
   };
+  return db;
 }
 
 /** A PGlite instance of this process alone (no lock): in memory, or a directory nobody else opens (bench). */
@@ -231,15 +260,26 @@ export function liteDb(lite: PGlite, lane?: Lane): Db {
     },
   });
   const base = wrap(lite);
-  return {
+  const db: Db = {
     kind: 'embedded',
     query: <R,>(sql: string, params?: unknown[]) => turn(() => base.query<R>(sql, params)),
     exec: (sql) => turn(() => base.exec(sql)),
-    transaction: (fn) => turn(() => lite.transaction((tx) => fn(wrap(tx)))),
+    async transaction(fn) {
+      const { session, end } = transactionSession(db);
+      let committed = false;
+      try {
+        const result = await turn(() => lite.transaction((tx) => fn({ ...wrap(tx), session })));
+        committed = true;
+        return result;
+      } finally {
+        end(committed);
+      }
+    },
     async close() {
       if (!lite.closed) await lite.close();
     },
     snapshot: () => lite.dumpDataDir('none'),
   };
+  return db;
 }
 

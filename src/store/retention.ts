@@ -2,7 +2,6 @@ import type { Db, Queryable } from './db.ts';
 import { commitChange } from './change-seq.ts';
 import { bumpChangeSeq, deleteOrphanEntryRows } from './entries.ts';
 import { pruneTombstones } from './tombstones.ts';
-import { deleteStoryBucketsBefore } from './stories.ts';
 
 export interface RetentionOptions {
   /** Entries whose sort_at is before this are deleted, and tombstones last listed before this are forgotten. */
@@ -51,8 +50,6 @@ export async function deleteExpiredEntries(db: Db, opts: RetentionOptions): Prom
     if (deleted < batchSize) break;
   }
   await pruneTombstones(db, opts.olderThan);
-  // Story band buckets carry their entry's sort_at and no foreign key: same cut-off, one pass.
-  await deleteStoryBucketsBefore(db, opts.olderThan);
   return total;
 }
 

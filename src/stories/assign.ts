@@ -1,12 +1,15 @@
-import { decodeFeatureVector, encodeFeatures, featureVector, storyFeatures, storyLanguage, type FeatureVector, type StoryDoc, type StoryText, IN_TITLE, STRONG } from './features.ts';
-import { bandKeysOfHashes } from './minhash.ts';
+import { decodeFeatureVector, encodeFeatures, featureVector, storyFeatures, storyLanguage, type FeatureVector, type StoryDoc, type StoryText } from './features.ts';
+import { storyBandKeys } from './minhash.ts';
 import { sameEvent, type MatchRules } from './match.ts';
+import { WindowIndex } from './window-index.ts';
 
 /**
- * Incremental story assignment for one batch of new entries, with no database: the store fetches
- * the candidates (entries sharing a band key within the window) and writes the result. Entries are
- * taken in the order given, each compared with the candidates and with the batch's earlier entries,
- * so the outcome depends only on arrival order.
+ * Incremental story assignment for one batch of new entries, with no database, in two steps the
+ * store calls with a statement between them: matchEntries compares each entry with the stored
+ * members nearest to it per band key (an in-process index of the window, window-index.ts) and with
+ * the batch's earlier entries; resolveStories then turns the matches into stories, given the
+ * current story ids of the stored entries matched (merges change them, so the index keeps none).
+ * Entries are taken in the order given, so the outcome depends only on arrival order.
  *
  * A story's id is the id of its first entry. An entry that matches entries of several stories joins
  * the oldest (lowest id) and the others are merged into it: their ids redirect to the survivor.
@@ -24,9 +27,9 @@ export const DEFAULT_STORY_WINDOW_SECONDS = 72 * 3600;
  * together and share several keys, so the nearest in time are the ones that matter. (The cap was
  * "the 8 latest of the window": in a cold round, where ~47,500 reports of the last 72 h arrive in
  * any time order, those are the newest reports of the window, hours or days away from most entries,
- * and pairwise recall in a crowded window fell to 0.03, tests/stories/crowded.test.ts.) The store
- * applies the same cap when it reads candidates (two bounded index scans per key, stories.ts), so a
- * batch and one-by-one arrival decide alike.
+ * and pairwise recall in a crowded window fell to 0.03, tests/stories/crowded.test.ts.) Stored
+ * members and the batch's earlier entries are in one index, so a batch and one-by-one arrival
+ * decide alike.
  */
 export const NEAREST_PER_SIDE = 4;
 
@@ -36,18 +39,14 @@ export interface NewStoryEntry extends StoryText {
   at: number;
 }
 
-/** An entry already in a story, as stored. */
+/** An entry already in a story, as stored (assignStories's candidates). */
 export interface StoryMember {
   entryId: number;
   storyId: number;
   lang: string;
   at: number;
-  /**
-   * Features as the store keeps them (encodeFeatures's text, decoded only when the member is
-   * compared), or already decoded (the store keeps decoded features of entries it read before).
-   */
+  /** Features as stored (encodeFeatures's text) or decoded. */
   features: string | FeatureVector;
-  /** The band keys through which it was found. */
   bandKeys: readonly number[];
 }
 
@@ -59,8 +58,6 @@ export interface StoryMembership {
   at: number;
   /** encodeFeatures's text. */
   features: string;
-  /** The same features decoded, when at hand (the store keeps them for later look-ups). */
-  vector?: FeatureVector;
   bandKeys: number[];
 }
 
@@ -82,61 +79,52 @@ export function storyProbe(e: NewStoryEntry): StoryProbe {
   const lang = storyLanguage(e);
   const features = storyFeatures(e);
   const vector = featureVector(features);
-  return { lang, features, vector, bandKeys: bandKeysOfHashes(lang, keyWordHashes(vector)) };
+  return { lang, features, vector, bandKeys: storyBandKeys(lang, vector) };
 }
 
 /**
- * The words hashed into bands: the headline's and the names/numbers of the lead. Reports of one
- * event share a larger part of these than of all their words, so narrower bands still find them.
+ * For each entry, the ids of the entries it matches: stored members of its language's index and
+ * earlier entries of the batch, each compared once. The index must hold every stored member within
+ * the window of each entry's time; each entry is added to it once compared, so the batch's later
+ * entries find it as they would a stored one.
  */
-function keyWordHashes(v: FeatureVector): number[] {
-  const hashes: number[] = [];
-  for (let i = 0; i < v.hashes.length; i++) if ((v.flags[i]! & (STRONG | IN_TITLE)) !== 0) hashes.push(v.hashes[i]!);
-  return hashes;
-}
-
-interface Known {
-  entryId: number;
-  storyId: number;
-  /** Sort time: buckets are ordered by it without decoding features. */
-  at: number;
-  readonly doc: StoryDoc;
-  /** The new entry it was last compared with (entries are taken one at a time). */
-  comparedWith: number;
-}
-
-export function assignStories(
+export function matchEntries(
   entries: readonly NewStoryEntry[],
   probes: readonly StoryProbe[],
-  candidates: readonly StoryMember[],
+  indexOf: (lang: string) => WindowIndex,
   rules: MatchRules,
-): StoryAssignment {
-  // Each bucket sorted by (at, entryId), so the latest entries of a window are found by bisection.
-  const buckets = new Map<number, Known[]>();
-  const put = (key: number, k: Known) => {
-    const list = buckets.get(key);
-    if (!list) {
-      buckets.set(key, [k]);
-      return;
+): number[][] {
+  const found: number[] = [];
+  return entries.map((e, i) => {
+    const probe = probes[i]!;
+    const index = indexOf(probe.lang);
+    const doc: StoryDoc = { lang: probe.lang, at: e.at, features: probe.vector };
+    found.length = 0;
+    for (const key of probe.bandKeys) index.nearest(key, e.at, rules.windowMs, NEAREST_PER_SIDE, found);
+    const matched: number[] = [];
+    const compared = new Set<number>();
+    for (const slot of found) {
+      // Found through several keys: compared once.
+      if (compared.has(slot)) continue;
+      compared.add(slot);
+      if (sameEvent(doc, { lang: probe.lang, at: index.at(slot), features: index.vector(slot) }, rules)) matched.push(index.entryId(slot));
     }
-    list.splice(bisect(list, k.at, k.entryId), 0, k);
-  };
-  // Candidates in id order, so a bucket lists older entries first whatever order the database returned.
-  for (const c of [...candidates].sort((a, b) => a.entryId - b.entryId)) {
-    // Features are decoded on first comparison: most candidates of a crowded key are never compared.
-    let doc: StoryDoc | null = null;
-    const known: Known = {
-      entryId: c.entryId,
-      storyId: c.storyId,
-      at: c.at,
-      comparedWith: 0,
-      get doc() {
-        return (doc ??= { lang: c.lang, at: c.at, features: typeof c.features === 'string' ? decodeFeatureVector(c.features) : c.features });
-      },
-    };
-    for (const key of c.bandKeys) put(key, known);
-  }
+    index.add(e.entryId, e.at, probe.vector, probe.bandKeys);
+    return matched;
+  });
+}
 
+/**
+ * Stories from matches: an entry joins the oldest story among those of the entries it matched;
+ * when they are several, the others merge into it. `storedStory` gives the current story of each
+ * stored entry matched; one it lacks was deleted meanwhile and counts as no match.
+ */
+export function resolveStories(
+  entries: readonly NewStoryEntry[],
+  probes: readonly StoryProbe[],
+  matches: readonly number[][],
+  storedStory: ReadonlyMap<number, number>,
+): StoryAssignment {
   // Merges decided in this batch: story id → the id it now belongs to.
   const redirect = new Map<number, number>();
   const resolve = (id: number): number => {
@@ -144,51 +132,42 @@ export function assignStories(
     for (let next = redirect.get(r); next !== undefined; next = redirect.get(r)) r = next;
     return r;
   };
-
-  const members: StoryMembership[] = [];
-  entries.forEach((e, i) => {
+  const batchStory = new Map<number, number>();
+  const members: StoryMembership[] = entries.map((e, i) => {
     const probe = probes[i]!;
-    const doc: StoryDoc = { lang: probe.lang, at: e.at, features: probe.vector };
     const matched = new Set<number>();
-    for (const key of probe.bandKeys) {
-      const list = buckets.get(key);
-      if (!list) continue;
-      // The NEAREST_PER_SIDE entries of the bucket before (or at) its time and after it, within the
-      // window, as the store reads them.
-      const start = bisect(list, e.at - rules.windowMs, -Infinity);
-      const middle = bisect(list, e.at, Infinity);
-      const end = bisect(list, e.at + rules.windowMs, Infinity);
-      const last = Math.min(end, middle + NEAREST_PER_SIDE);
-      for (let i = Math.max(start, middle - NEAREST_PER_SIDE); i < last; i++) {
-        const k = list[i]!;
-        // Found through several keys: compared once.
-        if (k.comparedWith === e.entryId) continue;
-        k.comparedWith = e.entryId;
-        if (sameEvent(doc, k.doc, rules)) matched.add(resolve(k.storyId));
-      }
+    for (const id of matches[i]!) {
+      const story = batchStory.get(id) ?? storedStory.get(id);
+      if (story !== undefined) matched.add(resolve(story));
     }
     const storyId = matched.size === 0 ? e.entryId : Math.min(...matched);
     for (const other of matched) if (other !== storyId) redirect.set(other, storyId);
-    const known: Known = { entryId: e.entryId, storyId, at: e.at, doc, comparedWith: 0 };
-    for (const key of probe.bandKeys) put(key, known);
-    members.push({ entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), vector: probe.vector, bandKeys: probe.bandKeys });
+    batchStory.set(e.entryId, storyId);
+    return { entryId: e.entryId, storyId, lang: probe.lang, at: e.at, features: encodeFeatures(probe.features), bandKeys: probe.bandKeys };
   });
-
   // Entries of this batch may have joined a story that a later entry merged away.
   for (const m of members) m.storyId = resolve(m.storyId);
   const merges = [...redirect.keys()].map((from) => ({ from, into: resolve(from) })).sort((a, b) => a.from - b.from);
   return { members, merges };
 }
 
-/** Index of the first element after (at, entryId) in a list sorted by (at, entryId). */
-function bisect(list: readonly Known[], at: number, entryId: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const m = list[mid]!;
-    if (m.at < at || (m.at === at && m.entryId <= entryId)) lo = mid + 1;
-    else hi = mid;
+/** Both steps over given candidates (tests and evaluation: everything in memory). */
+export function assignStories(
+  entries: readonly NewStoryEntry[],
+  probes: readonly StoryProbe[],
+  candidates: readonly StoryMember[],
+  rules: MatchRules,
+): StoryAssignment {
+  const indexes = new Map<string, WindowIndex>();
+  const indexOf = (lang: string): WindowIndex => {
+    let index = indexes.get(lang);
+    if (!index) indexes.set(lang, (index = new WindowIndex(lang)));
+    return index;
+  };
+  const storedStory = new Map<number, number>();
+  for (const c of candidates) {
+    indexOf(c.lang).add(c.entryId, c.at, typeof c.features === 'string' ? decodeFeatureVector(c.features) : c.features, c.bandKeys);
+    storedStory.set(c.entryId, c.storyId);
   }
-  return lo;
+  return resolveStories(entries, probes, matchEntries(entries, probes, indexOf, rules), storedStory);
 }

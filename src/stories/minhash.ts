@@ -1,13 +1,17 @@
+import { IN_TITLE, STRONG, type FeatureVector } from './features.ts';
+
 /**
  * MinHash over an entry's key words (headline words, names, numbers), cut into LSH bands. Two
  * entries that share a band key are candidates; the probability of sharing at least one of B bands
  * of R rows is 1 - (1 - J^R)^B for key-word Jaccard J. Reworded headlines with the same facts share
  * few words (J ≈ 0.15–0.4), so bands are one row wide: on the labelled set 16 such bands find 56 of
  * 59 same-story pairs (2 rows × 16 bands found 42, 2 × 32 found 50 with all words). 8, 12 and 16
- * one-row bands give the same clustering there (6 lose pairs): 8, since every band is a bucket row
- * to write and an index probe at every ingest. Candidates are verified exactly (match.ts), so a
+ * one-row bands give the same clustering there (6 lose pairs): 8, since every band is a posting
+ * list to keep and to search per entry (it was a bucket row to write and an index probe at every
+ * ingest when candidates came from SQL). Candidates are verified exactly (match.ts), so a
  * spurious candidate costs a comparison, a missed one costs recall.
- * Keys are 52-bit integers: exact in a JS number, a bigint column with a b-tree index in SQL.
+ * Keys are 52-bit integers, exact in a JS number. They are not stored: the story index computes a
+ * member's keys from its stored features (src/stories/window-index.ts).
  */
 export const BANDS = 8;
 export const ROWS = 1;
@@ -64,4 +68,15 @@ export function bandKeysOfHashes(lang: string, hashes: ArrayLike<number>): numbe
     keys.push((hi & 0xfffff) * 0x100000000 + lo);
   }
   return keys;
+}
+
+/**
+ * An entry's band keys, from its feature vector: the words hashed are the headline's and the
+ * names/numbers of the lead. Reports of one event share a larger part of these than of all their
+ * words, so narrower bands still find them.
+ */
+export function storyBandKeys(lang: string, v: FeatureVector): number[] {
+  const hashes: number[] = [];
+  for (let i = 0; i < v.hashes.length; i++) if ((v.flags[i]! & (STRONG | IN_TITLE)) !== 0) hashes.push(v.hashes[i]!);
+  return bandKeysOfHashes(lang, hashes);
 }

@@ -89,5 +89,5 @@ export async function count(db: Db, table: 'entries' | 'entry_sources' | 'tombst
 
 /** Empties the tables this suite writes, so tests can share one database (a fresh one costs seconds). */
 export async function resetTables(db: Db): Promise<void> {
-  await db.exec('truncate feeds, entries, entry_sources, tombstones, stories, story_buckets restart identity cascade');
+  await db.exec('truncate feeds, entries, entry_sources, tombstones, stories restart identity cascade');
 }

@@ -5,7 +5,6 @@ import { createFeed, resetTables } from '../store/fixtures.ts';
 import { ingestItems } from '../../src/store/ingest.ts';
 import { deleteExpiredEntries } from '../../src/store/retention.ts';
 import { DEFAULT_STORY_WINDOW_SECONDS } from '../../src/stories/assign.ts';
-import { BANDS } from '../../src/stories/minhash.ts';
 import { asFeedItem, loadLabelledSet, OUTLETS, scoreOf, type LabelledItem } from './labelled-set.ts';
 import { formatQuality, quality } from './metrics.ts';
 import { BRIDGE } from './bridge.ts';
@@ -98,20 +97,18 @@ describe(`stories through ingest (${backendName})`, () => {
     expect(new Date(stories.rows[0]!.last_at).getTime()).toBe(BRIDGE[2].at);
   });
 
-  it('forgets an entry’s story membership when the entry is deleted, and its buckets with retention', async () => {
+  it('forgets an entry’s story membership when the entry is deleted by retention', async () => {
     const feed = await createFeed(t.db, 'https://wire.example/feed', 'en');
     const e = BRIDGE[0];
     const item = emptyItem({ guid: 'x', url: 'https://wire.example/x', title: e.title, summary: e.summary, published: new Date(e.at).toISOString() });
     await t.db.transaction((tx) => ingestItems(tx, { id: feed, language: 'en' }, [item], { now: new Date(e.at), retentionDays: 36500 }));
     const members = async () => (await t.db.query<{ n: number }>(`select count(*)::int as n from story_members`)).rows[0]!.n;
     expect(await members()).toBe(1);
-    expect((await t.db.query<{ n: number }>(`select count(*)::int as n from story_buckets`)).rows[0]!.n).toBeGreaterThan(0);
     await deleteExpiredEntries(t.db, { olderThan: new Date(e.at + 1), batchSize: 10 });
     expect(await members()).toBe(0);
-    expect((await t.db.query<{ n: number }>(`select count(*)::int as n from story_buckets`)).rows[0]!.n).toBe(0);
   });
 
-  it('writes one bucket row per band key with its entry and time, none for an entry with no words', async () => {
+  it('writes each entry’s member with its time and a seq in insert order, an entry with no words too', async () => {
     const feed = await createFeed(t.db, 'https://wire.example/feed', 'en');
     const items = [
       { guid: 'a', url: 'https://wire.example/a', title: BRIDGE[0].title, summary: BRIDGE[0].summary, at: BRIDGE[0].at },
@@ -127,21 +124,31 @@ describe(`stories through ingest (${backendName})`, () => {
         { now: new Date(BRIDGE[1].at + 60_000), retentionDays: 36500 },
       ),
     );
-    const rows = await t.db.query<{ url: string; story_id: number; member_at: Date; buckets: number; bucket_at_ok: boolean; keys: number }>(`
-      select e.url, m.story_id, m.at as member_at,
-        (select count(*)::int from story_buckets b where b.entry_id = e.id) as buckets,
-        (select bool_and(b.at = m.at) from story_buckets b where b.entry_id = e.id) as bucket_at_ok,
-        (select count(distinct b.band_key)::int from story_buckets b where b.entry_id = e.id) as keys
+    const rows = await t.db.query<{ url: string; story_id: number; member_at: Date; seq: number; language: string }>(`
+      select e.url, m.story_id, m.at as member_at, m.seq, m.language
       from entries e join story_members m on m.entry_id = e.id order by e.url`);
-    expect(rows.rows.map((r) => [r.url, r.buckets, r.keys, r.bucket_at_ok])).toEqual([
-      ['https://wire.example/a', BANDS, BANDS, true],
-      ['https://wire.example/b', 0, 0, null],
-      ['https://wire.example/c', BANDS, BANDS, true],
+    expect(rows.rows.map((r) => [r.url, r.language])).toEqual([
+      ['https://wire.example/a', 'en'],
+      ['https://wire.example/b', 'en'],
+      ['https://wire.example/c', 'en'],
     ]);
+    const seqs = rows.rows.map((r) => Number(r.seq));
+    expect(new Set(seqs).size).toBe(3);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(rows.rows.map((r) => new Date(r.member_at).getTime())).toEqual(items.map((x) => x.at));
     const stories = await t.db.query<{ id: number; first_at: Date }>(`select id, first_at from stories order by id`);
     expect(stories.rows.map((s) => new Date(s.first_at).getTime())).toEqual(
       [...new Set(rows.rows.map((r) => Number(r.story_id)))].map((id) => new Date(rows.rows.find((r) => Number(r.story_id) === id)!.member_at).getTime()),
     );
+    // A truncate with restart identity leaves the sequence alone: later rows never look already read.
+    await resetTables(t.db);
+    const again = await createFeed(t.db, 'https://wire.example/feed', 'en');
+    await t.db.transaction((tx) =>
+      ingestItems(tx, { id: again, language: 'en' }, [emptyItem({ guid: 'a', url: 'https://wire.example/a', title: BRIDGE[0].title, summary: BRIDGE[0].summary, published: new Date(BRIDGE[0].at).toISOString() })], {
+        now: new Date(BRIDGE[1].at + 60_000),
+        retentionDays: 36500,
+      }),
+    );
+    expect(Number((await t.db.query<{ seq: number }>(`select seq from story_members`)).rows[0]!.seq)).toBeGreaterThan(Math.max(...seqs));
   });
 });
