@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so `npx tributary` works right after `npm ci`.
-import { register } from 'tsx/esm/api';
+// Runs the compiled CLI (dist/, built by `npm ci` through the prepare script, or `npm run build`) when
+// it is up to date with the sources, else the TypeScript sources through tsx, so `npx tributary`
+// works right after `npm ci` and right after an edit.
+import { compiledEntry } from './compiled.js';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = compiledEntry('src/cli/main.js');
+if (compiled) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -3,6 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { renderFeedTemplate } from './render-template.ts';
+import { projectFile } from '../paths.ts';
 
 export interface DemoFeedEntry {
   /** Template file name inside the feeds directory. */
@@ -20,7 +21,7 @@ export interface RenderedDemoFeed extends DemoFeedEntry {
   body: Buffer;
 }
 
-export const DEFAULT_FEEDS_DIR = new URL('../../demo/feeds/', import.meta.url);
+export const DEFAULT_FEEDS_DIR = projectFile('demo/feeds/');
 
 export async function loadDemoCatalog(feedsDir: URL = DEFAULT_FEEDS_DIR): Promise<DemoFeedEntry[]> {
   const raw: unknown = JSON.parse(await readFile(new URL('feeds.json', feedsDir), 'utf8'));

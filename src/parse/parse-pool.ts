@@ -1,6 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { FeedParseError, type ParsedFeed } from './types.ts';
 import type { ParseOptions } from './index.ts';
+import { RUNNING_COMPILED } from '../paths.ts';
+
+// Compiled (dist/), the thread runs the compiled worker directly; run through tsx, a boot file
+// registers tsx inside the thread first (the boot file stays in src/: it is not TypeScript).
+const WORKER_ENTRY = RUNNING_COMPILED
+  ? new URL('./parse-worker.js', import.meta.url)
+  : new URL('./parse-worker-boot.mjs', import.meta.url);
 
 type Reply = { id: number; feed: ParsedFeed } | { id: number; error: { message: string; advertisedFeedUrl: string | null } };
 
@@ -26,8 +33,7 @@ export function createParsePool(threads: number): ParsePool {
   let closing = false;
   const spawn = (): Thread => {
     const t: Thread = {
-      // The sources are TypeScript run through tsx; the boot file registers it inside the thread.
-      worker: new Worker(new URL('./parse-worker-boot.mjs', import.meta.url)),
+      worker: new Worker(WORKER_ENTRY),
       pending: new Map(),
     };
     t.worker.on('message', (reply: Reply) => {

@@ -1,8 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { openDb, type Db } from './db.ts';
+import { projectFile } from '../paths.ts';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(projectFile('sql/'));
 
 const MIGRATION_LOCK = 7361029;
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type express from 'express';
 import { readDb, type ApiDeps } from '../deps.ts';
+import { projectFile } from '../../paths.ts';
 import { getEntry, listEntries, listFeedOptions, type EntryWithSources } from '../../store/entry-queries.ts';
 import type { Db } from '../../store/db.ts';
 import { parseReaderQuery, type ReaderParams } from '../params.ts';
@@ -11,8 +12,8 @@ import { renderItemNotFoundPage, renderItemPage } from '../pages/item.ts';
 import { renderStoryNotFoundPage, renderStoryPage } from '../pages/story.ts';
 import { getStory, otherStoryReports, resolveStoryId } from '../../store/stories-read.ts';
 
-const READER_CSS = readFileSync(new URL('../pages/reader.css', import.meta.url), 'utf8');
-const LIVE_JS = readFileSync(new URL('../pages/live.js', import.meta.url), 'utf8');
+const READER_CSS = readFileSync(projectFile('src/api/pages/reader.css'), 'utf8');
+const LIVE_JS = readFileSync(projectFile('src/api/pages/live.js'), 'utf8');
 /** An entry id as the reader links it; anything else is a page that does not exist. */
 const ITEM_ID = /^[1-9]\d{0,15}$/;
 
