@@ -344,3 +344,33 @@ describe('fetchFeed: content is returned as text, never parsed', () => {
     expect(legacy.text).toContain('“virgolette” – €');
   });
 });
+
+// A feed's next poll is minutes away: holding idle connections for as long as a server offers
+// (here 60 s) keeps a pool per origin in the worker's heap and a socket on every publisher's server.
+describe('idle connections', () => {
+  it('closes an idle keep-alive connection after about 4 s, whatever the server offers', { timeout: 20_000 }, async () => {
+    const { createServer } = await import('node:http');
+    const closedAt: number[] = [];
+    const srv = createServer({ keepAlive: true }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/rss+xml' });
+      res.end(SAMPLE_RSS);
+    });
+    srv.keepAliveTimeout = 60_000;
+    srv.on('connection', (socket) => socket.on('close', () => closedAt.push(Date.now())));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    const own = createFetcher(LIMITS);
+    try {
+      const start = Date.now();
+      const out = await own.fetchFeed({ url: `http://127.0.0.1:${port}/feed` });
+      expect(out.kind).toBe('ok');
+      await new Promise((r) => setTimeout(r, 6_000));
+      expect(closedAt).toHaveLength(1);
+      expect(closedAt[0]! - start).toBeLessThan(5_500);
+    } finally {
+      await own.close();
+      srv.closeAllConnections();
+      await new Promise((r) => srv.close(r));
+    }
+  });
+});
