@@ -16,6 +16,7 @@ import { USER_AGENT } from './version.ts';
 import { createHubClient } from './websub/hub-client.ts';
 import { createPublisher, type HubPublisher } from './websub/publisher.ts';
 import { createSubscriber, type Subscriber } from './websub/subscriber.ts';
+import { boundHeapGrowth } from './heap-growth.ts';
 
 /**
  * The process-wide pieces every command shares, built from the configuration in one place. It sits
@@ -58,6 +59,7 @@ export function fetchLimits(config: Config): FetchLimits {
 }
 
 export async function createRuntime(config: Config, opts: RuntimeOptions = {}): Promise<Runtime> {
+  boundHeapGrowth();
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const ownDb = !opts.db;
   const db = opts.db ?? await openDb({
