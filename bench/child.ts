@@ -1,6 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { projectFile } from '../src/paths.ts';
+
+// The rule of which code runs, shared with bin/tributary.js; loaded by project path because this
+// module also runs compiled from dist/bench/, where '../bin/' does not exist.
+const { compiledEntry } = (await import(projectFile('bin/compiled.js').href)) as typeof import('../bin/compiled.js');
 
 /** CPU and memory of one child process, from its own process.resourceUsage(). */
 export interface ChildUsage {
@@ -83,11 +88,19 @@ export function processCpuSeconds(pid: number | undefined): number {
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS = 100;
 
+/** What the children run: the compiled bench and sources, or the sources through tsx (dist/ stale). */
+export function childCode(): string {
+  return compiledEntry('bench/poll-child.js') ? 'compiled dist/' : 'TypeScript through tsx (dist/ is stale: npm run build)';
+}
+
 export function spawnChild(script: string, args: string[], opts: RunChildOptions): SpawnedChild {
-  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  // Children run the compiled bench (npm run bench builds it first), like the deployed worker and
+  // API; through tsx when dist/ is stale (a source edited since the build).
+  const compiled = compiledEntry(`bench/${script.replace(/\.ts$/, '.js')}`);
+  const entry = compiled ? [fileURLToPath(compiled)] : ['--import', 'tsx', fileURLToPath(new URL(`./${script}`, import.meta.url))];
   // BENCH_CPU_PROF=<dir>: each child writes a V8 CPU profile there (open it in Chrome DevTools).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path, ...args], {
+  const child = spawn(process.execPath, [...profile, ...entry, ...args], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -102,6 +115,8 @@ export function spawnChild(script: string, args: string[], opts: RunChildOptions
       const line = stdout.slice(0, nl).trim();
       stdout = stdout.slice(nl + 1);
       if (line) {
+        // BENCH_CHILD_STDOUT=<file>: every line the children print (e.g. --trace-gc through BENCH_V8_FLAGS).
+        if (process.env.BENCH_CHILD_STDOUT) appendFileSync(process.env.BENCH_CHILD_STDOUT, line + '\n');
         lastLine = line;
         opts.onLine?.(line);
       }

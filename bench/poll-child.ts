@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config/env.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { pollOnce } from '../src/worker/poll-once.ts';
@@ -18,6 +19,9 @@ import { startSqlTimes } from './sql-times.ts';
 const feeds = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as NewFeed[];
 const config = loadConfig(process.env);
 const rt = await createRuntime(config);
+// BENCH_V8_FLAGS: V8 flags set at start (those NODE_OPTIONS refuses, e.g. --trace-gc; its output
+// reaches BENCH_CHILD_STDOUT), after the product's own (src/heap-growth.ts) so they can override them.
+if (process.env.BENCH_V8_FLAGS) v8.setFlagsFromString(process.env.BENCH_V8_FLAGS);
 try {
   await migrate(rt.db);
   await insertFeeds(rt.db, feeds);
@@ -26,6 +30,8 @@ try {
   const stopSqlTimes = process.env.BENCH_SQL_TIMES ? startSqlTimes(process.env.BENCH_SQL_TIMES, process.env.DATABASE_URL) : null;
   const { result: totals, wallMs, usage } = await measured(() => pollOnce(rt, { all: true }));
   await stopSqlTimes?.();
+  // BENCH_HEAP_SNAPSHOT=<file>: the first round (cold) writes a heap snapshot of what outlived it.
+  if (process.env.BENCH_HEAP_SNAPSHOT && !existsSync(process.env.BENCH_HEAP_SNAPSHOT)) v8.writeHeapSnapshot(process.env.BENCH_HEAP_SNAPSHOT);
   const counts = await rt.db.query<{ entries: number; sources: number }>(
     `select (select count(*) from entries)::int as entries, (select count(*) from entry_sources)::int as sources`,
   );

@@ -48,7 +48,7 @@ export interface ServingPhase {
 export interface BenchResults {
   startedAt: string;
   finishedAt?: string;
-  machine: { cpus: number; node: string; backend: string };
+  machine: { cpus: number; node: string; backend: string; code: string };
   options: Record<string, unknown>;
   polling: PollPhase[];
   serving: ServingPhase[];
@@ -95,7 +95,7 @@ export function renderMarkdown(r: BenchResults): string {
   // Recomputed rather than read from r.targets, so an older latest.json renders with today's targets.
   const targets = checkTargets(r);
   const checks = new Map(targets.map((c) => [c.id, c]));
-  const out: string[] = [`# Tributary bench — ${r.startedAt}`, '', `${r.machine.cpus} CPUs, Node ${r.machine.node}, database: ${r.machine.backend}`, ''];
+  const out: string[] = [`# Tributary bench — ${r.startedAt}`, '', `${r.machine.cpus} CPUs, Node ${r.machine.node}, database: ${r.machine.backend}, children run ${r.machine.code}`, ''];
   if (r.polling.length > 0) {
     out.push(
       `## Polling (targets: cold ≤ ${TARGETS.coldFloorRatio}× the floor and ≥ ${n0(TARGETS.ingestItemsPerSec)} new items/s; ` +

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/env.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { createBenchDatabase, type BenchDatabase } from './bench-db.ts';
-import { runChild, spawnChild, type ChildUsage } from './child.ts';
+import { childCode, runChild, spawnChild, type ChildUsage } from './child.ts';
 import { startFarm, type Farm } from './farm.ts';
 import type { FloorJob, FloorResult } from './floor.ts';
 import { describeLoaded, loadEntries } from './load-entries.ts';
@@ -27,7 +27,7 @@ import { renderWebSubMarkdown, runWebSubBench } from './websub.ts';
 const USAGE = `usage: npm run bench -- [--quick] [--feeds N --items N] [--entries N[,M]] [--hosts N]
                       [--connections N] [--duration S] [--ladder-duration S] [--skip-polling] [--skip-serving]
                       [--skip-floor] [--skip-ladder] [--only-ladder] [--existing-db URL]
-                      [--skip-stream] [--streams N] [--stream-rounds N]
+                      [--skip-stream] [--cold-only] [--streams N] [--stream-rounds N]
                       [--workers 1,2,4,8] [--worker-feeds N] [--skip-workers]
        npm run bench -- --websub [--quick]     (WebSub delivery → committed/visible latency only)`;
 
@@ -50,6 +50,8 @@ interface Options {
   existingDb: string[];
   /** Live stream latency (issue 12): open streams on one API process, and commits timed to their events. */
   skipStream: boolean;
+  /** Polling: the cold round only (memory and CPU experiments). */
+  coldOnly: boolean;
   streams: number;
   streamRounds: number;
   /** Many-workers rounds (server only): worker counts, and the farm size they share. */
@@ -89,6 +91,7 @@ function parseOptions(argv: string[]): Options {
       'skip-polling': { type: 'boolean', default: false },
       'skip-serving': { type: 'boolean', default: false },
       'skip-stream': { type: 'boolean', default: false },
+      'cold-only': { type: 'boolean', default: false },
       streams: { type: 'string' },
       'stream-rounds': { type: 'string' },
       workers: { type: 'string' },
@@ -135,6 +138,7 @@ function parseOptions(argv: string[]): Options {
     onlyLadder: values['only-ladder'],
     existingDb: values['existing-db']?.split(',').filter(Boolean) ?? [],
     skipStream: values['skip-stream'],
+    coldOnly: values['cold-only'],
     streams: positive('streams', values.streams) ?? 1000,
     streamRounds: positive('stream-rounds', values['stream-rounds']) ?? (quick ? 10 : 50),
     workers: values.workers ? values.workers.split(',').map((w) => positive('workers', w.trim())!) : [1, 2, 4, 8],
@@ -246,6 +250,7 @@ async function pollingPhases(opts: Options, results: BenchResults, save: () => v
       log(`polling ${label}: cold`);
       results.polling.push(await pollRound(`cold ${label}`, farm, db, dir, scenario, { withDownloadFloor: true, etags, coldFloor: true }));
       save();
+      if (opts.coldOnly) continue;
       log(`polling ${label}: warm (nothing changed)`);
       results.polling.push(await pollRound(`warm ${label}`, farm, db, dir, scenario, { withDownloadFloor: false, etags, coldFloor: false }));
       save();
@@ -424,7 +429,7 @@ async function main(): Promise<number> {
   }
   const results: BenchResults & { workers?: WorkersResult } = {
     startedAt: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), node: process.versions.node, backend: process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite' },
+    machine: { cpus: availableParallelism(), node: process.versions.node, backend: process.env.DATABASE_URL ? 'PostgreSQL server (DATABASE_URL)' : 'embedded PGlite', code: childCode() },
     options: { ...opts },
     polling: [],
     serving: [],

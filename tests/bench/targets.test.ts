@@ -60,7 +60,7 @@ const fast = () => [
 ];
 
 function results(polling: PollPhase[], serving: ServingPhase[]): BenchResults {
-  return { startedAt: 't', machine: { cpus: 2, node: '20', backend: 'PostgreSQL server (DATABASE_URL)' }, options: {}, polling, serving, targets: [], errors: [] };
+  return { startedAt: 't', machine: { cpus: 2, node: '20', backend: 'PostgreSQL server (DATABASE_URL)', code: 'compiled dist/' }, options: {}, polling, serving, targets: [], errors: [] };
 }
 
 const byId = (r: BenchResults) => new Map(checkTargets(r).map((c) => [c.id, c]));
