@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { appendFileSync } from 'node:fs';
 import pg from 'pg';
 import { processCpuSeconds } from './child.ts';
@@ -61,18 +62,20 @@ export function startSqlTimes(file: string, databaseUrl: string | undefined): ()
     });
   }
   // The main thread's heap, sampled: what its part of the peak RSS is.
-  const heap = { used: 0, total: 0, external: 0, rss: 0 };
+  const mb = (n: number) => (n / 1048576).toFixed(0);
+  const heap = { used: 0, total: 0, external: 0, rss: 0, spaces: '' };
   const heapTimer = setInterval(() => {
     const m = process.memoryUsage();
     heap.used = Math.max(heap.used, m.heapUsed);
     heap.total = Math.max(heap.total, m.heapTotal);
     heap.external = Math.max(heap.external, m.external);
     heap.rss = Math.max(heap.rss, m.rss);
+    // At the RSS peak: how the heap splits into V8's spaces (committed size), and what is in use.
+    if (m.rss >= heap.rss) heap.spaces = v8.getHeapSpaceStatistics().map((s) => `${s.space_name.replace(/_space$/, '')} ${mb(s.physical_space_size)}/${mb(s.space_used_size)}`).join(', ');
   }, 200);
   return async () => {
     clearInterval(heapTimer);
-    const mb = (n: number) => (n / 1048576).toFixed(0);
-    appendFileSync(file, `\n[sql-times] main thread peaks (200 ms samples): heapUsed ${mb(heap.used)} MB, heapTotal ${mb(heap.total)} MB, external ${mb(heap.external)} MB, rss ${mb(heap.rss)} MB\n`);
+    appendFileSync(file, `\n[sql-times] main thread peaks (200 ms samples): heapUsed ${mb(heap.used)} MB, heapTotal ${mb(heap.total)} MB, external ${mb(heap.external)} MB, rss ${mb(heap.rss)} MB\n[sql-times] at the RSS peak, V8 spaces MB committed/used: ${heap.spaces}\n`);
     if (timer) clearInterval(timer);
     let backendCpu = 0;
     for (const [pid, at] of cpuAtStart) backendCpu += processCpuSeconds(pid) - at;
