@@ -11,7 +11,12 @@ export interface DispatchOptions<T> {
   concurrency: number;
   gate: HostGate;
   hostOf(item: T): string;
-  work(item: T): Promise<void>;
+  /**
+   * Polls one item. `release` (optional, once) frees its slot and its host before the promise ends:
+   * for work whose network part is over and that holds nothing large while it records its outcome
+   * (a 304 waiting for its group-committed write), so the next fetch need not wait for the database.
+   */
+  work(item: T, release: () => void): Promise<void>;
   /** Asked for at most `limit` more items when the queue runs low; an empty answer means there are no more. */
   refill(limit: number): Promise<T[]>;
   /** Most items held at once, queued plus running (at least `concurrency`). */
@@ -43,7 +48,10 @@ interface Queued<T> {
 /** Resolves when every started item has finished; rejects (after they finished) if a refill failed. */
 export async function dispatch<T>(o: DispatchOptions<T>): Promise<void> {
   let queue: Queued<T>[] = [];
+  // Every started item until its work ends (leases are renewed, the run waits for them), and the
+  // items holding a slot: started and not yet released.
   const running = new Map<Promise<void>, T>();
+  let slotsTaken = 0;
   let exhausted = false;
   let wake: () => void = () => undefined;
   let lastRenew = Date.now();
@@ -75,11 +83,20 @@ export async function dispatch<T>(o: DispatchOptions<T>): Promise<void> {
   };
   const start = (q: Queued<T>) => {
     o.gate.start(q.host);
+    slotsTaken++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      o.gate.finish(q.host);
+      slotsTaken--;
+      wake();
+    };
     const p: Promise<void> = o
-      .work(q.item)
+      .work(q.item, release)
       .catch(() => undefined)
       .finally(() => {
-        o.gate.finish(q.host);
+        release();
         running.delete(p);
         wake();
       });
@@ -101,7 +118,7 @@ export async function dispatch<T>(o: DispatchOptions<T>): Promise<void> {
       let oldestWaiting = Number.POSITIVE_INFINITY; // of the items kept waiting for their host
       const paused = new Map<string, number>();
       const waitedTooLong: Queued<T>[] = [];
-      for (let i = 0; i < queue.length && running.size < o.concurrency; ) {
+      for (let i = 0; i < queue.length && slotsTaken < o.concurrency; ) {
         const q = queue[i] as Queued<T>;
         const wait = o.gate.waitFor(q.host);
         if (wait === 0) {
@@ -121,9 +138,9 @@ export async function dispatch<T>(o: DispatchOptions<T>): Promise<void> {
       await handBack(waitedTooLong, now, 'waited-too-long');
 
       if (queue.length === 0 && exhausted && running.size === 0) break;
-      if (started && running.size < o.concurrency) continue;
+      if (started && slotsTaken < o.concurrency) continue;
       // Free slots, but every queued item waits for its host: look further ahead for other hosts.
-      if (!started && running.size < o.concurrency && !exhausted && held() < o.maxClaimed) {
+      if (!started && slotsTaken < o.concurrency && !exhausted && held() < o.maxClaimed) {
         await refill();
         continue;
       }

@@ -81,8 +81,17 @@ export function directWrites(db: Db): PollWrites {
   return { unchanged: (p) => finishPollUnchanged(db, p), items: (p) => recordPolledItems(db, p) };
 }
 
-/** Fetch → parse → store for one claimed feed. Never throws: every failure is recorded on the feed. */
-export async function pollFeed(d: PollDeps, feed: ClaimedFeed, writes: PollWrites = directWrites(d.db)): Promise<FeedPollSummary> {
+/**
+ * Fetch → parse → store for one claimed feed. Never throws: every failure is recorded on the feed.
+ * `release` is called once the fetch of a 304 or an unchanged body is over: recording it holds no
+ * document, so the caller may start the next fetch while the group-committed write waits.
+ */
+export async function pollFeed(
+  d: PollDeps,
+  feed: ClaimedFeed,
+  writes: PollWrites = directWrites(d.db),
+  release: () => void = () => undefined,
+): Promise<FeedPollSummary> {
   const started = Date.now();
   const summary = (outcome: PollOutcome, r: IngestResult, extra: Partial<FeedPollSummary>): FeedPollSummary => ({
     feedId: feed.id,
@@ -111,6 +120,7 @@ export async function pollFeed(d: PollDeps, feed: ClaimedFeed, writes: PollWrite
     const move = trackMove(feed, res.permanentRedirectTo);
     if (move.newUrl) d.logger.info({ feedId: feed.id, from: feed.url, to: move.newUrl }, 'feed moved permanently; updating its URL');
     if (res.kind === 'not-modified') {
+      release();
       const interval = respectPublisherHints(lastInterval, [res.freshForSeconds], d.bounds);
       const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
       const held = await writes.unchanged({
@@ -125,6 +135,7 @@ export async function pollFeed(d: PollDeps, feed: ClaimedFeed, writes: PollWrite
     const bodyHash = createHash('sha256').update(res.text).digest('hex');
     if (bodyHash === feed.body_hash) {
       // Same bytes as last time though the server sent no 304: nothing can have changed.
+      release();
       const interval = respectPublisherHints(lastInterval, [res.freshForSeconds], d.bounds);
       const nextPollAt = new Date(now.getTime() + withJitter(interval, d.random) * 1000);
       const held = await writes.unchanged({

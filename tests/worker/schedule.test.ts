@@ -210,6 +210,36 @@ describe('dispatcher: bounded claims, lease renewal, a failing refill', () => {
     expect(Math.max(...asked)).toBeLessThanOrEqual(6);
   });
 
+  it('a released item frees its slot and its host while it finishes; the run still waits for it', async () => {
+    const gate = new HostGate({ perHost: 1, spacingMs: 0 });
+    const source = [{ id: 0, host: 'h' }, { id: 1, host: 'h' }, { id: 2, host: 'h' }];
+    const startedAt: number[] = [];
+    const finished: number[] = [];
+    const t0 = Date.now();
+    await dispatch<{ id: number; host: string }>({
+      concurrency: 1,
+      gate,
+      hostOf: (x) => x.host,
+      maxWaitMs: 5000,
+      maxClaimed: 10,
+      maxQueuedMs: 60_000,
+      shouldStop: () => false,
+      refill: async () => source.splice(0),
+      defer: async () => undefined,
+      abandon: async () => undefined,
+      work: async (item, release) => {
+        startedAt.push(Date.now() - t0);
+        await new Promise((r) => setTimeout(r, 10)); // the fetch
+        release();
+        await new Promise((r) => setTimeout(r, 200)); // recording the outcome
+        finished.push(item.id);
+      },
+    });
+    // One slot and one request per host, yet each started once the previous fetch was over, not its write.
+    expect(startedAt[2]!).toBeLessThan(150);
+    expect(finished.sort()).toEqual([0, 1, 2]);
+  });
+
   it('renews the leases of queued and running items, and drops a queued item whose lease was lost', async () => {
     const gate = new HostGate({ perHost: 1, spacingMs: 0 });
     const batch = [
