@@ -4,10 +4,12 @@
  * Whatever a remote server does ends as a FetchOutcome; only an abort by the caller throws (so a
  * shutdown is not recorded as a feed failure).
  */
-import { fetch, type Agent, type Response } from 'undici';
+import { STATUS_CODES } from 'node:http';
+import { request, type Agent, type Dispatcher } from 'undici';
 import { createGuardedAgent, type LookupAll } from './address-guard.ts';
 import { parseFreshForSeconds, parseRetryAfter } from './cache-headers.ts';
 import { decodeFeedBytes } from './charset.ts';
+import { readBodyCapped } from './read-body.ts';
 import { classifyFetchError } from './classify-error.ts';
 import { startDeadline, type Deadline } from './deadline.ts';
 import type { FetchErrorKind, FetchFailed, FetchLimits, FetchOutcome, FetchRequest, RedirectHop } from './types.ts';
@@ -116,41 +118,44 @@ export function createFetcher(limits: FetchLimits, deps: FetcherDeps = {}): Fetc
     if (req.lastModified && isHeaderSafe(req.lastModified)) headers['if-modified-since'] = req.lastModified;
 
     const visited = new Set<string>([normaliseForLoop(current)]);
-    let res: Response;
+    // undici's request(), not fetch(): see read-body.ts. Redirects are followed by hand either way.
+    let res: Dispatcher.ResponseData;
+    let status: number;
     for (;;) {
       try {
-        res = await fetch(current, { dispatcher: agent, redirect: 'manual', signal, headers });
+        res = await request(current, { dispatcher: agent, method: 'GET', signal, headers });
       } catch (err) {
         return failFromError(err);
       }
-      if (!REDIRECT_STATUSES.has(res.status)) break;
+      status = res.statusCode;
+      if (!REDIRECT_STATUSES.has(status)) break;
 
       await discard(res);
-      const location = res.headers.get('location');
-      if (!location) return fail('redirect', `HTTP ${res.status} redirect without a Location header`, res.status);
+      const location = header(res, 'location');
+      if (!location) return fail('redirect', `HTTP ${status} redirect without a Location header`, status);
       let next: string;
       try {
         next = new URL(location, current).href;
       } catch {
-        return fail('redirect', `HTTP ${res.status} redirect to an invalid Location "${location.slice(0, 200)}"`, res.status);
+        return fail('redirect', `HTTP ${status} redirect to an invalid Location "${location.slice(0, 200)}"`, status);
       }
-      redirects.push({ from: current, to: next, status: res.status });
+      redirects.push({ from: current, to: next, status });
       const badScheme = checkScheme(next);
-      if (badScheme) return fail('blocked', `redirected to a refused URL: ${badScheme}`, res.status);
+      if (badScheme) return fail('blocked', `redirected to a refused URL: ${badScheme}`, status);
       const key = normaliseForLoop(next);
-      if (visited.has(key)) return fail('redirect', `redirect loop: ${next} was already visited`, res.status);
+      if (visited.has(key)) return fail('redirect', `redirect loop: ${next} was already visited`, status);
       if (redirects.length > limits.maxRedirects) {
-        return fail('redirect', `more than ${limits.maxRedirects} redirects (last to ${next})`, res.status);
+        return fail('redirect', `more than ${limits.maxRedirects} redirects (last to ${next})`, status);
       }
       visited.add(key);
       current = next;
     }
 
-    const h = res.headers;
-    const etag = h.get('etag');
-    const lastModified = h.get('last-modified');
-    const date = h.get('date');
-    const freshForSeconds = parseFreshForSeconds(h.get('cache-control'), h.get('expires'), date, now());
+    const h = (name: string) => header(res, name);
+    const etag = h('etag');
+    const lastModified = h('last-modified');
+    const date = h('date');
+    const freshForSeconds = parseFreshForSeconds(h('cache-control'), h('expires'), date, now());
     const common = {
       url: req.url,
       finalUrl: current,
@@ -159,39 +164,42 @@ export function createFetcher(limits: FetchLimits, deps: FetcherDeps = {}): Fetc
         redirects.length > 0 && redirects.every((r) => PERMANENT_STATUSES.has(r.status)) ? current : null,
     };
 
-    if (res.status === 304) {
+    if (status === 304) {
       await discard(res);
       return { ...common, kind: 'not-modified', status: 304, etag, lastModified, freshForSeconds, durationMs: now() - started };
     }
-    if (res.status < 200 || res.status > 299) {
+    if (status < 200 || status > 299) {
       await discard(res);
-      const retryAfter = res.status === 429 || res.status === 503 ? parseRetryAfter(h.get('retry-after'), date, now()) : null;
-      const reason = res.statusText ? ` ${res.statusText}` : '';
-      return fail('http', `the server answered HTTP ${res.status}${reason}`, res.status, retryAfter);
+      const retryAfter = status === 429 || status === 503 ? parseRetryAfter(h('retry-after'), date, now()) : null;
+      // HTTP/1.1 reason phrases are optional and undici's request() does not keep them: the standard one.
+      const reason = STATUS_CODES[status] ? ` ${STATUS_CODES[status]}` : '';
+      return fail('http', `the server answered HTTP ${status}${reason}`, status, retryAfter);
     }
 
-    const declaredLength = Number(h.get('content-length') ?? NaN);
+    const declaredLength = Number(h('content-length') ?? NaN);
     if (Number.isFinite(declaredLength) && declaredLength > limits.maxBytes) {
       await discard(res);
-      return fail('too-large', `Content-Length ${declaredLength} is over the ${limits.maxBytes} byte limit`, res.status);
+      return fail('too-large', `Content-Length ${declaredLength} is over the ${limits.maxBytes} byte limit`, status);
     }
 
     let body: Buffer | 'too-large';
     try {
-      body = await readCapped(res, limits.maxBytes);
+      body = await readBodyCapped(res.body, h('content-encoding'), limits.maxBytes);
     } catch (err) {
-      return failFromError(err, res.status);
+      res.body.destroy();
+      return failFromError(err, status);
     }
     if (body === 'too-large') {
-      return fail('too-large', `body larger than the ${limits.maxBytes} byte limit (after decompression)`, res.status);
+      res.body.destroy();
+      return fail('too-large', `body larger than the ${limits.maxBytes} byte limit (after decompression)`, status);
     }
 
-    const contentType = h.get('content-type');
+    const contentType = h('content-type');
     const { text } = decodeFeedBytes(body, contentType);
     return {
       ...common,
       kind: 'ok',
-      status: res.status,
+      status,
       etag,
       lastModified,
       contentType,
@@ -234,33 +242,18 @@ function normaliseForLoop(url: string): string {
   return u.href;
 }
 
-/** Frees the connection without reading a body we do not want. */
-async function discard(res: Response): Promise<void> {
+/** Frees the connection without keeping a body we do not want (a small one is read so the connection can be reused). */
+async function discard(res: Dispatcher.ResponseData): Promise<void> {
   try {
-    await res.body?.cancel();
+    await res.body.dump();
   } catch {
     // already errored or closed: nothing left to free
   }
 }
 
-/**
- * Reads the decompressed body, stopping as soon as it passes the cap, so memory never holds more
- * than the cap plus one chunk and a gzip bomb is cut off after `maxBytes` of output.
- */
-async function readCapped(res: Response, maxBytes: number): Promise<Buffer | 'too-large'> {
-  if (!res.body) return Buffer.alloc(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return 'too-large';
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total);
+/** One response header as a string (repeated headers joined as HTTP folds them), or null. */
+function header(res: Dispatcher.ResponseData, name: string): string | null {
+  const v = res.headers[name];
+  if (v === undefined) return null;
+  return Array.isArray(v) ? v.join(', ') : v;
 }

@@ -76,7 +76,11 @@ describe(`reader page: "N new items" from the live stream (${backendName})`, () 
     await publish(me, 'Another region: not counted');
     await publish(eu, 'First new one');
     await publish(eu, 'Second new one');
-    await page.waitForFunction("document.querySelector('#live a')?.textContent === '2 new items'", undefined, { timeout: 30_000 });
+    // Read through Playwright's own isolated world: a string predicate (waitForFunction) is eval'd in
+    // the page, which the page's CSP rightly refuses in current Chromium.
+    await expect
+      .poll(() => page.locator('#live a').textContent({ timeout: 500 }).catch(() => null), { timeout: 30_000, interval: 100 })
+      .toBe('2 new items');
     expect(await page.isVisible('#live')).toBe(true);
     expect(await page.getAttribute('#live a', 'href')).toBe('/?region=europe');
     expect(problems).toEqual([]);
